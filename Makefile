@@ -1,0 +1,56 @@
+# Two commands: `make run` serves the demo, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Tests run with DEBUG off, as in production; the key is for tests only.
+TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-secret ALLOWED_HOSTS=testserver,localhost,127.0.0.1
+RUN_ENV := DEBUG=true
+
+.PHONY: run test pytest lint check-system venv clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version))."; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# WeasyPrint needs Pango; say so plainly instead of failing at the first PDF.
+check-system:
+	@missing=""; \
+	for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0; do \
+		ldconfig -p | grep -q "$$lib" || missing="$$missing $$lib"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "Missing system libraries for PDF reports:$$missing"; \
+		echo "On Debian/Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"; \
+		exit 1; \
+	fi; \
+	ldconfig -p | grep -q libharfbuzz-subset.so.0 || \
+		echo "Note: libharfbuzz-subset0 is not installed; PDF font subsetting will be slower."; \
+	true
+
+run: $(STAMP) check-system
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py load_catalogue
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(STAMP) check-system lint
+	$(TEST_ENV) $(BIN)/python manage.py check
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Run part of the suite: make pytest ARGS="tests/test_catalogue.py -x"
+pytest: $(STAMP)
+	$(TEST_ENV) $(BIN)/pytest $(ARGS)
+
+clean:
+	rm -rf $(VENV) staticfiles

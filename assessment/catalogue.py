@@ -1,0 +1,149 @@
+"""Load the FinOps framework catalogue from the JSON files beside this module.
+
+Each file under `assessment/catalogue/` describes one framework version. A
+version already in the database is left as it is (assessments point at it and
+the admin may have corrected its texts) unless texts are refreshed on purpose.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+
+from .models import (
+    Capability,
+    CapabilityAlias,
+    Domain,
+    FrameworkVersion,
+    Level,
+    NextStep,
+    Persona,
+)
+
+CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
+
+# JSON key of each transition -> the level it starts from.
+TRANSITIONS = {
+    "to_crawl": Level.NOT_STARTED,
+    "to_walk": Level.CRAWL,
+    "to_run": Level.WALK,
+}
+
+
+@dataclass
+class LoadResult:
+    version: str
+    created: bool
+    refreshed: bool = False
+
+
+def catalogue_files() -> list[Path]:
+    return sorted(CATALOGUE_DIR.glob("*.json"))
+
+
+def read_catalogue(path: Path) -> dict:
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def load_catalogue(data: dict, *, refresh_texts: bool = False) -> LoadResult:
+    """Add a framework version from catalogue data, or leave it if present."""
+    meta = data["version"]
+    version = FrameworkVersion.objects.filter(slug=meta["slug"]).first()
+    if version is None:
+        _create_version(data)
+        return LoadResult(meta["slug"], created=True)
+    if refresh_texts:
+        _refresh_texts(version, data)
+        return LoadResult(meta["slug"], created=False, refreshed=True)
+    return LoadResult(meta["slug"], created=False)
+
+
+@transaction.atomic
+def _create_version(data: dict) -> None:
+    meta = data["version"]
+    version = FrameworkVersion.objects.create(
+        slug=meta["slug"],
+        name=meta["name"],
+        published=meta.get("published"),
+        credit=meta["credit"],
+    )
+    personas = {}
+    for position, item in enumerate(data["personas"], start=1):
+        personas[item["slug"]] = Persona.objects.create(
+            version=version,
+            slug=item["slug"],
+            name=item["name"],
+            kind=item["kind"],
+            position=position,
+            description=item.get("description", ""),
+        )
+    capability_position = 0
+    for domain_position, domain_data in enumerate(data["domains"], start=1):
+        domain = Domain.objects.create(
+            version=version,
+            slug=domain_data["slug"],
+            name=domain_data["name"],
+            position=domain_position,
+            description=domain_data.get("description", ""),
+        )
+        for item in domain_data["capabilities"]:
+            capability_position += 1
+            capability = Capability.objects.create(
+                version=version,
+                domain=domain,
+                slug=item["slug"],
+                name=item["name"],
+                position=capability_position,
+                foundational_rank=item["foundational_rank"],
+                **_capability_texts(item),
+            )
+            capability.default_personas.set(personas[s] for s in item["personas"])
+            CapabilityAlias.objects.bulk_create(
+                CapabilityAlias(capability=capability, **alias)
+                for alias in item.get("aliases", [])
+            )
+            NextStep.objects.bulk_create(_next_steps(capability, item, personas))
+
+
+@transaction.atomic
+def _refresh_texts(version: FrameworkVersion, data: dict) -> None:
+    """Rewrite descriptions, signs and next steps; keep every row's identity."""
+    personas = {p.slug: p for p in version.personas.all()}
+    for domain_data in data["domains"]:
+        Domain.objects.filter(version=version, slug=domain_data["slug"]).update(
+            description=domain_data.get("description", "")
+        )
+        for item in domain_data["capabilities"]:
+            capability = Capability.objects.get(version=version, slug=item["slug"])
+            for field, value in _capability_texts(item).items():
+                setattr(capability, field, value)
+            capability.save()
+            capability.next_steps.all().delete()
+            NextStep.objects.bulk_create(_next_steps(capability, item, personas))
+
+
+def _capability_texts(item: dict) -> dict:
+    levels = item["levels"]
+    return {
+        "description": item["description"],
+        "crawl_signs": "\n".join(levels["crawl"]),
+        "walk_signs": "\n".join(levels["walk"]),
+        "run_signs": "\n".join(levels["run"]),
+    }
+
+
+def _next_steps(capability, item: dict, personas: dict) -> list[NextStep]:
+    return [
+        NextStep(
+            capability=capability,
+            from_level=from_level,
+            position=position,
+            action=step["action"],
+            owner=personas[step["owner"]],
+            kpi=step["kpi"],
+        )
+        for key, from_level in TRANSITIONS.items()
+        for position, step in enumerate(item["next_steps"][key], start=1)
+    ]

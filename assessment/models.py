@@ -1,0 +1,519 @@
+"""Data model: the FinOps catalogue, organisations, assessments and answers.
+
+The catalogue (framework versions, domains, capabilities, personas and next
+steps) is versioned data loaded by `manage.py load_catalogue`; assessments point
+at one framework version and never see a later one change under them.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Level(models.IntegerChoices):
+    """The maturity scale; the integer is the score of an answer."""
+
+    NOT_STARTED = 0, "Not started"
+    CRAWL = 1, "Crawl"
+    WALK = 2, "Walk"
+    RUN = 3, "Run"
+
+
+# ---------------------------------------------------------------------------
+# Catalogue
+# ---------------------------------------------------------------------------
+
+
+class FrameworkVersion(models.Model):
+    slug = models.SlugField(max_length=20, unique=True)
+    name = models.CharField(max_length=100)
+    published = models.DateField(null=True, blank=True)
+    credit = models.CharField(
+        max_length=200, default="FinOps Framework, FinOps Foundation (CC BY 4.0)"
+    )
+
+    class Meta:
+        ordering = ["-slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Domain(models.Model):
+    version = models.ForeignKey(
+        FrameworkVersion, models.CASCADE, related_name="domains"
+    )
+    slug = models.SlugField(max_length=60)
+    name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField()
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "slug"], name="assessment_domain_unique_slug"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Persona(models.Model):
+    class Kind(models.TextChoices):
+        CORE = "core", "Core"
+        ALLIED = "allied", "Allied"
+        # Not a framework persona: offered because many stakeholders identify
+        # as operations rather than engineering.
+        PRODUCT = "product", "Added by the app"
+
+    version = models.ForeignKey(
+        FrameworkVersion, models.CASCADE, related_name="personas"
+    )
+    slug = models.SlugField(max_length=60)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    position = models.PositiveSmallIntegerField()
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "slug"], name="assessment_persona_unique_slug"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Capability(models.Model):
+    version = models.ForeignKey(
+        FrameworkVersion, models.CASCADE, related_name="capabilities"
+    )
+    domain = models.ForeignKey(Domain, models.CASCADE, related_name="capabilities")
+    slug = models.SlugField(max_length=60)
+    name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(
+        help_text="Order in the framework (1 = first capability of the first domain)."
+    )
+    foundational_rank = models.PositiveSmallIntegerField(
+        help_text="1 = most foundational; breaks ties between equal priorities."
+    )
+    description = models.TextField()
+    # One observable sign per line: plain text keeps the admin easy to edit
+    # and the survey page free of extra queries.
+    crawl_signs = models.TextField(help_text="One sign per line.")
+    walk_signs = models.TextField(help_text="One sign per line.")
+    run_signs = models.TextField(help_text="One sign per line.")
+    default_personas = models.ManyToManyField(
+        Persona,
+        related_name="default_capabilities",
+        blank=True,
+        help_text="Personas asked about this capability unless an assessment "
+        "changes it.",
+    )
+
+    class Meta:
+        ordering = ["version", "position"]
+        verbose_name_plural = "capabilities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "slug"], name="assessment_capability_unique_slug"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def signs(self, level: int) -> list[str]:
+        """Return the observable signs of a level (Crawl, Walk or Run)."""
+        text = {
+            Level.CRAWL: self.crawl_signs,
+            Level.WALK: self.walk_signs,
+            Level.RUN: self.run_signs,
+        }.get(level, "")
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class CapabilityAlias(models.Model):
+    """An earlier framework name of a capability, for comparing old rounds."""
+
+    capability = models.ForeignKey(Capability, models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=100)
+    versions = models.CharField(
+        max_length=60, help_text="Framework versions that used this name, e.g. 2024."
+    )
+
+    class Meta:
+        ordering = ["capability", "name"]
+        verbose_name_plural = "capability aliases"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["capability", "name"], name="assessment_alias_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.versions})"
+
+
+class NextStep(models.Model):
+    """A recommended action to move a capability up from one level."""
+
+    capability = models.ForeignKey(
+        Capability, models.CASCADE, related_name="next_steps"
+    )
+    from_level = models.PositiveSmallIntegerField(
+        choices=[c for c in Level.choices if c[0] < Level.RUN]
+    )
+    position = models.PositiveSmallIntegerField()
+    action = models.TextField()
+    owner = models.ForeignKey(Persona, models.PROTECT, related_name="next_steps")
+    kpi = models.CharField("KPI", max_length=200)
+
+    class Meta:
+        ordering = ["capability", "from_level", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["capability", "from_level", "position"],
+                name="assessment_nextstep_unique_position",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.capability}: {self.get_from_level_display()} -> {self.action}"
+
+    @property
+    def to_level(self) -> int:
+        return self.from_level + 1
+
+
+# ---------------------------------------------------------------------------
+# Organisations
+# ---------------------------------------------------------------------------
+
+
+class Organisation(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner (FinOps team)"
+        VIEWER = "viewer", "Viewer (leadership)"
+
+    organisation = models.ForeignKey(
+        Organisation, models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "user"], name="assessment_membership_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organisation} ({self.role})"
+
+
+# ---------------------------------------------------------------------------
+# Assessments
+# ---------------------------------------------------------------------------
+
+
+class Assessment(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    organisation = models.ForeignKey(
+        Organisation, models.CASCADE, related_name="assessments"
+    )
+    framework = models.ForeignKey(
+        FrameworkVersion, models.PROTECT, related_name="assessments"
+    )
+    title = models.CharField(max_length=150)
+    scope_label = models.CharField(
+        "business unit or scope",
+        max_length=120,
+        blank=True,
+        help_text='For example "Platform BU" or "All of Acme".',
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    anonymity_threshold = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="No breakdown is shown for a group with fewer respondents.",
+    )
+    opens_on = models.DateField(null=True, blank=True)
+    closes_on = models.DateField(null=True, blank=True)
+    previous = models.ForeignKey(
+        "self",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="next_rounds",
+        help_text="The earlier round this assessment is compared with.",
+    )
+    personas = models.ManyToManyField(
+        Persona, related_name="assessments", help_text="Personas invited."
+    )
+    comments_published = models.BooleanField(
+        default=False,
+        help_text="Show participants' comments (never their names) to viewers.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(anonymity_threshold__gte=1),
+                name="assessment_assessment_threshold_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(closes_on__isnull=True)
+                | Q(opens_on__isnull=True)
+                | Q(closes_on__gte=models.F("opens_on")),
+                name="assessment_assessment_closes_after_opens",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("assessment:detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    def days_left(self) -> int | None:
+        """Return the days until the closing date, or None without one."""
+        if self.closes_on is None:
+            return None
+        return max((self.closes_on - timezone.localdate()).days, 0)
+
+
+class ScopedCapability(models.Model):
+    """A capability in an assessment's scope, with its target and routing."""
+
+    assessment = models.ForeignKey(
+        Assessment, models.CASCADE, related_name="scoped_capabilities"
+    )
+    capability = models.ForeignKey(Capability, models.PROTECT, related_name="+")
+    target_level = models.PositiveSmallIntegerField(
+        choices=Level.choices, default=Level.WALK
+    )
+    personas = models.ManyToManyField(
+        Persona,
+        related_name="+",
+        blank=True,
+        help_text="Personas asked about this capability in this assessment.",
+    )
+
+    class Meta:
+        ordering = ["assessment", "capability__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "capability"],
+                name="assessment_scope_one_per_capability",
+            ),
+            models.CheckConstraint(
+                condition=Q(target_level__lte=Level.RUN),
+                name="assessment_scope_target_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.capability} (target {self.get_target_level_display()})"
+
+
+class OpenLink(models.Model):
+    """A shared link that lets anyone with it join as one persona."""
+
+    assessment = models.ForeignKey(
+        Assessment, models.CASCADE, related_name="open_links"
+    )
+    persona = models.ForeignKey(Persona, models.PROTECT, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["assessment", "persona__position"]
+
+    def __str__(self) -> str:
+        return f"Open link for {self.persona} in {self.assessment}"
+
+
+class Invitation(models.Model):
+    """One participant of an assessment and their personal link.
+
+    Open-link participants get an invitation of their own (without email) when
+    they join, so every participant resumes through a personal token.
+    """
+
+    assessment = models.ForeignKey(
+        Assessment, models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(blank=True)
+    persona = models.ForeignKey(Persona, models.PROTECT, related_name="+")
+    business_unit = models.CharField(max_length=120, blank=True)
+    open_link = models.ForeignKey(
+        OpenLink,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    reminder_count = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["assessment", "email"]
+        indexes = [models.Index(fields=["assessment", "persona"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "email"],
+                condition=~Q(email=""),
+                name="assessment_invitation_unique_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or f"Open-link participant {self.pk}"
+
+
+class Response(models.Model):
+    """A participant's answers; drafts never count in results."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "In progress"
+        SUBMITTED = "submitted", "Submitted"
+
+    invitation = models.OneToOneField(
+        Invitation, models.CASCADE, related_name="response"
+    )
+    # Denormalised from the invitation so results aggregate without a join,
+    # and because the participant confirms (or corrects) them on the landing
+    # page.
+    assessment = models.ForeignKey(Assessment, models.CASCADE, related_name="responses")
+    persona = models.ForeignKey(Persona, models.PROTECT, related_name="+")
+    business_unit = models.CharField(max_length=120, blank=True)
+    extra_capabilities = models.ManyToManyField(
+        Capability,
+        related_name="+",
+        blank=True,
+        help_text="Capabilities outside the persona's routing the participant "
+        "chose to answer.",
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submit_count = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["assessment", "started_at"]
+        indexes = [models.Index(fields=["assessment", "status", "persona"])]
+
+    def __str__(self) -> str:
+        return f"Response {self.pseudonym} to {self.assessment}"
+
+    @property
+    def pseudonym(self) -> str:
+        """Return the stable, name-free label used in exports."""
+        return f"R{self.pk:05d}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == self.Status.SUBMITTED
+
+
+class Answer(models.Model):
+    class Value(models.IntegerChoices):
+        NOT_STARTED = 0, "Not started"
+        CRAWL = 1, "Crawl"
+        WALK = 2, "Walk"
+        RUN = 3, "Run"
+        DONT_KNOW = -1, "Don't know"
+        NOT_APPLICABLE = -2, "Not applicable"
+
+    # Scored answers are exactly the non-negative values.
+    SCORED = Q(value__gte=0)
+
+    response = models.ForeignKey(Response, models.CASCADE, related_name="answers")
+    capability = models.ForeignKey(Capability, models.PROTECT, related_name="+")
+    value = models.SmallIntegerField(choices=Value.choices, null=True, blank=True)
+    comment = models.TextField(max_length=2000, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["response", "capability__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "capability"],
+                name="assessment_answer_one_per_capability",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__isnull=True) | Q(value__gte=-2, value__lte=3),
+                name="assessment_answer_value_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.capability}: {self.get_value_display()}"
+
+
+class RenderedReport(models.Model):
+    """A cached PDF report, valid while its data fingerprint matches."""
+
+    assessment = models.ForeignKey(
+        Assessment, models.CASCADE, related_name="rendered_reports"
+    )
+    fingerprint = models.CharField(max_length=64)
+    pdf = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "fingerprint"],
+                name="assessment_report_unique_fingerprint",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report of {self.assessment} ({self.fingerprint[:8]})"

@@ -1,0 +1,57 @@
+"""Start-up fails with a clear message when the environment is wrong."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_django(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    clean.pop("DATABASE_URL", None)
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = start_django(DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_it_starts_with_a_secret_key():
+    result = start_django(DEBUG="false", SECRET_KEY="x" * 50)
+    assert result.returncode == 0, result.stderr
+
+
+def test_it_names_a_malformed_database_url():
+    result = start_django(DEBUG="true", DATABASE_URL="mysql//nope")
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr
+
+
+def test_it_names_a_malformed_boolean():
+    result = start_django(DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_it_names_a_malformed_time_zone():
+    result = start_django(DEBUG="true", TIME_ZONE="Mars/Olympus")
+    assert "TIME_ZONE" in result.stderr
+    assert result.returncode != 0
+
+
+def test_it_names_a_malformed_email_url():
+    result = start_django(DEBUG="true", EMAIL_URL="pigeon://loft")
+    assert result.returncode != 0
+    assert "EMAIL_URL" in result.stderr
