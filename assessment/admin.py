@@ -108,8 +108,6 @@ class InvitationAdmin(admin.ModelAdmin):
     list_display = ["__str__", "assessment", "persona", "sent_at", "reminder_count"]
     list_filter = ["assessment__organisation"]
     search_fields = ["email"]
-    # The token hash is useless to a person and must not be edited by hand.
-    exclude = ["token_hash"]
 
 
 admin.site.register(OpenLink)

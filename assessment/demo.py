@@ -1,11 +1,25 @@
 """The demo organisation that `make run` shows a new user."""
 
+import datetime
+import random
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
-from .models import Membership, Organisation
+from .lifecycle import assessment_close, assessment_create, assessment_open
+from .models import (
+    Answer,
+    Assessment,
+    FrameworkVersion,
+    Invitation,
+    Level,
+    Membership,
+    Organisation,
+    Response,
+)
 
 DEMO_ORGANISATION = "Acme Corp (demo)"
 DEMO_SLUG = "acme-demo"
@@ -43,3 +57,276 @@ def demo_organisation_create() -> tuple[Organisation, list[DemoLogin]]:
         )
         logins.append(DemoLogin(username, password, role))
     return organisation, logins
+
+
+# ---------------------------------------------------------------------------
+# Demo assessments: a closed previous round and the current one
+# ---------------------------------------------------------------------------
+
+CURRENT_TITLE = "FinOps maturity 2026 H1"
+PREVIOUS_TITLE = "FinOps maturity 2025 H2"
+# Personas who answer in the demo, with their share of respondents.
+PERSONA_MIX = {
+    "finops-practitioner": 3,
+    "engineering": 6,
+    "operations": 3,
+    "finance": 3,
+    "product": 2,
+    "procurement": 1,
+    "leadership": 2,
+    "itam": 1,
+    "security": 1,
+}
+BUSINESS_UNITS = ["Platform", "Retail", "Paiements & Fintech", "Data & AI", ""]
+# Where a mid-size company typically stands: a fair Crawl/Walk mix.
+BASE_LEVEL = {
+    "data-ingestion": 2.1,
+    "allocation": 1.6,
+    "reporting-analytics": 2.0,
+    "anomaly-management": 1.3,
+    "planning-estimating": 1.2,
+    "forecasting": 1.4,
+    "budgeting": 1.8,
+    "kpis-benchmarking": 1.0,
+    "unit-economics": 0.7,
+    "architecting-workload-placement": 1.5,
+    "rate-optimization": 2.0,
+    "usage-optimization": 1.5,
+    "sustainability": 0.6,
+    "licensing-saas": 1.1,
+    "finops-practice-operations": 1.7,
+    "governance-policy-risk": 1.3,
+    "finops-assessment": 1.1,
+    "automation-tools-services": 1.2,
+    "finops-education-enablement": 1.4,
+    "invoicing-chargeback": 1.0,
+    "intersecting-disciplines": 0.8,
+    "executive-strategy-alignment": 1.2,
+}
+TARGETS = {
+    "data-ingestion": Level.RUN,
+    "allocation": Level.RUN,
+    "reporting-analytics": Level.RUN,
+    "sustainability": Level.CRAWL,
+    "intersecting-disciplines": Level.CRAWL,
+    "licensing-saas": Level.CRAWL,
+}
+# Each persona's view of some capabilities (added to the base level). Engineers
+# believe their rightsizing is further along than the FinOps team sees it: the
+# contested capability of the demo.
+PERSONA_BIAS = {
+    "engineering": {"usage-optimization": 0.9, "architecting-workload-placement": 0.4},
+    "operations": {"anomaly-management": 0.5, "usage-optimization": 0.5},
+    "finops-practitioner": {"usage-optimization": -0.5, "allocation": -0.3},
+    "finance": {"forecasting": -0.4, "budgeting": 0.3, "invoicing-chargeback": 0.3},
+    "product": {"unit-economics": -0.3},
+}
+OPTIMISM = {"leadership": 0.5}  # applies to every capability
+DONT_KNOW_RATE = {"leadership": 0.12, "product": 0.08}
+# Comments participants would write, by capability.
+COMMENTS = {
+    "allocation": [
+        "Tagging is enforced in the platform, but shared clusters are still "
+        "split by hand each month.",
+        "Le coût des GPU n'est pas encore réparti par équipe.",
+    ],
+    "anomaly-management": [
+        "Zoë's team built a Slack alert for anomalies; others don't have one yet.",
+    ],
+    "rate-optimization": [
+        "We commit to savings plans yearly, but coverage is not tracked.",
+    ],
+    "forecasting": [
+        "Forecasts are a spreadsheet owned by one person: bus factor of one.",
+        "Die Prognose weicht oft um mehr als 20 % ab.",
+    ],
+    "usage-optimization": [
+        "Rightsizing recommendations exist but nobody owns acting on them.",
+        "We rightsized every node pool last quarter; savings are visible.",
+    ],
+    "budgeting": [
+        "Budgets are set top-down; engineering does not see them until Q2.",
+    ],
+    "reporting-analytics": [
+        "Der Kostenbericht kommt zu spät, um noch etwas zu ändern.",
+    ],
+    "unit-economics": [
+        "No unit cost yet; cost per order would help the product reviews.",
+    ],
+    "licensing-saas": [
+        "Licences SaaS : personne ne sait qui utilise encore Miro.",
+    ],
+    "finops-education-enablement": [
+        "Good progress since the FinOps guild started.",
+    ],
+    "governance-policy-risk": [
+        "Policy exists on paper; enforcement depends on the team.",
+    ],
+}
+COMMENT_RATE = 0.2
+
+
+@dataclass
+class DemoRounds:
+    previous: Assessment
+    current: Assessment
+
+
+def _answer_value(rng: random.Random, level: float, dont_know_rate: float) -> int:
+    """Draw one answer around a level, with some Don't know and N/A."""
+    draw = rng.random()
+    if draw < dont_know_rate:
+        return Answer.Value.DONT_KNOW
+    if draw < dont_know_rate + 0.02:
+        return Answer.Value.NOT_APPLICABLE
+    return min(3, max(0, round(rng.gauss(level, 0.7))))
+
+
+def _add_responses(
+    *,
+    assessment: Assessment,
+    count: int,
+    rng: random.Random,
+    shift: float,
+    submitted_on: datetime.datetime,
+) -> None:
+    """Bulk-create `count` submitted responses, plus a few drafts and no-shows."""
+    personas = {
+        p.slug: p
+        for p in assessment.personas.filter(slug__in=PERSONA_MIX).order_by("position")
+    }
+    routing = defaultdict(list)  # persona id -> capabilities asked
+    for scoped in assessment.scoped_capabilities.select_related(
+        "capability"
+    ).prefetch_related("personas"):
+        for persona in scoped.personas.all():
+            routing[persona.pk].append(scoped.capability)
+    slugs = list(personas)
+    weights = [PERSONA_MIX[s] for s in slugs]
+    # Everyone submitting, then ~8% drafts and ~10% invited but not started,
+    # so the participation figures look like a real campaign.
+    drafts, idle = count * 8 // 100, count // 10
+    people = [
+        (personas[rng.choices(slugs, weights)[0]], rng.choice(BUSINESS_UNITS))
+        for _ in range(count + drafts + idle)
+    ]
+    invitations = Invitation.objects.bulk_create(
+        Invitation(
+            assessment=assessment,
+            email=f"participant{i:05d}@acme.example",
+            persona=persona,
+            business_unit=unit,
+            sent_at=submitted_on - datetime.timedelta(days=14),
+        )
+        for i, (persona, unit) in enumerate(people, start=1)
+    )
+    responses = []
+    for i, invitation in enumerate(invitations[: count + drafts]):
+        started = submitted_on - datetime.timedelta(minutes=rng.randint(60, 20000))
+        done = i < count
+        responses.append(
+            Response(
+                invitation=invitation,
+                assessment=assessment,
+                persona=invitation.persona,
+                business_unit=invitation.business_unit,
+                status=Response.Status.SUBMITTED if done else Response.Status.DRAFT,
+                started_at=started,
+                updated_at=started + datetime.timedelta(minutes=12),
+                submitted_at=started + datetime.timedelta(minutes=12) if done else None,
+                submit_count=1 if done else 0,
+            )
+        )
+    responses = Response.objects.bulk_create(responses)
+    answers = []
+    for response in responses:
+        slug = response.persona.slug
+        dont_know = DONT_KNOW_RATE.get(slug, 0.05)
+        for capability in routing[response.persona_id]:
+            level = (
+                BASE_LEVEL.get(capability.slug, 1.2)
+                + PERSONA_BIAS.get(slug, {}).get(capability.slug, 0)
+                + OPTIMISM.get(slug, 0)
+                + shift
+            )
+            if not response.is_submitted and rng.random() < 0.5:
+                continue  # drafts are half filled in
+            comment = ""
+            if capability.slug in COMMENTS and rng.random() < COMMENT_RATE:
+                comment = rng.choice(COMMENTS[capability.slug])
+            answers.append(
+                Answer(
+                    response=response,
+                    capability=capability,
+                    value=_answer_value(rng, level, dont_know),
+                    comment=comment,
+                )
+            )
+    Answer.objects.bulk_create(answers, batch_size=2000)
+
+
+@transaction.atomic
+def demo_rounds_create(
+    *, organisation: Organisation, respondents: int = 40, seed: int = 2026
+) -> DemoRounds:
+    """Replace the demo organisation's assessments with two rounds of answers.
+
+    The previous round is closed with slightly lower scores; the current one
+    is open with `respondents` submitted responses. The same seed always gives
+    the same answers.
+    """
+    rng = random.Random(seed)
+    organisation.assessments.all().delete()
+    framework = FrameworkVersion.objects.order_by("-slug").first()
+    if framework is None:
+        raise ValueError("Load the catalogue first: manage.py load_catalogue.")
+    owner = organisation.memberships.filter(role=Membership.Role.OWNER).first()
+    capabilities = list(framework.capabilities.prefetch_related("default_personas"))
+    targets = {c.pk: TARGETS.get(c.slug, Level.WALK) for c in capabilities}
+    today = timezone.localdate()
+    now = timezone.now()
+
+    previous = assessment_create(
+        organisation=organisation,
+        framework=framework,
+        title=PREVIOUS_TITLE,
+        scope_label="All of Acme",
+        capabilities=capabilities,
+        targets=targets,
+        created_by=owner and owner.user,
+    )
+    assessment_open(assessment=previous)
+    _add_responses(
+        assessment=previous,
+        count=max(12, min(respondents * 4 // 5, 400)),
+        rng=rng,
+        shift=-0.35,
+        submitted_on=now - datetime.timedelta(days=180),
+    )
+    assessment_close(assessment=previous)
+    Assessment.objects.filter(pk=previous.pk).update(
+        opens_on=today - datetime.timedelta(days=200),
+        closes_on=today - datetime.timedelta(days=170),
+        opened_at=now - datetime.timedelta(days=200),
+        closed_at=now - datetime.timedelta(days=170),
+        created_at=now - datetime.timedelta(days=210),
+    )
+
+    current = assessment_create(
+        organisation=organisation,
+        framework=framework,
+        title=CURRENT_TITLE,
+        scope_label="All of Acme",
+        capabilities=capabilities,
+        targets=targets,
+        created_by=owner and owner.user,
+        opens_on=today - datetime.timedelta(days=10),
+        closes_on=today + datetime.timedelta(days=11),
+        previous=previous,
+    )
+    assessment_open(assessment=current)
+    _add_responses(
+        assessment=current, count=respondents, rng=rng, shift=0.0, submitted_on=now
+    )
+    previous.refresh_from_db()
+    return DemoRounds(previous=previous, current=current)

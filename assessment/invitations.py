@@ -1,7 +1,41 @@
-"""Inviting participants: personal links, open links and their emails."""
+"""Inviting participants: personal links, open links and their emails.
 
-from .models import Assessment, Invitation, Persona
-from .tokens import new_token
+Raw link tokens exist only in memory: they are emailed or shown once, and the
+database keeps their hash. Every email therefore carries a fresh link; earlier
+links keep working (a participant may have bookmarked one), except when an
+owner replaces the link on purpose by re-sending the invitation.
+"""
+
+import csv
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import (
+    Assessment,
+    Invitation,
+    InvitationToken,
+    OpenLink,
+    Persona,
+    Response,
+)
+from .tokens import hash_token, new_token
+
+logger = logging.getLogger(__name__)
+
+MAX_IMPORT_LINES = 5000
+BUSINESS_UNIT_MAX = Invitation._meta.get_field("business_unit").max_length
+EMAIL_MAX = Invitation._meta.get_field("email").max_length
 
 
 def invitation_create(
@@ -13,13 +47,377 @@ def invitation_create(
     open_link=None,
 ) -> tuple[Invitation, str]:
     """Create an invitation and return it with its raw token (shown once)."""
-    token, token_hash = new_token()
     invitation = Invitation.objects.create(
         assessment=assessment,
         persona=persona,
         email=email,
         business_unit=business_unit,
         open_link=open_link,
-        token_hash=token_hash,
     )
-    return invitation, token
+    return invitation, token_add(invitation=invitation)
+
+
+def token_add(*, invitation: Invitation) -> str:
+    """Give the invitation one more personal link; return its raw token."""
+    token, token_hash = new_token()
+    InvitationToken.objects.create(invitation=invitation, token_hash=token_hash)
+    return token
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """Return the invitation a personal link opens, with what pages show.
+
+    One query: the assessment, organisation, persona and response come along.
+    """
+    return (
+        Invitation.objects.select_related(
+            "assessment__organisation", "persona", "response__persona"
+        )
+        .filter(tokens__token_hash=hash_token(token))
+        .first()
+    )
+
+
+# ---------------------------------------------------------------------------
+# Importing pasted lines or a CSV file
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InviteeLine:
+    line: int
+    email: str
+    persona: Persona
+    business_unit: str
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    text: str
+    message: str
+
+
+@dataclass
+class ParsedInvitees:
+    invitees: list[InviteeLine] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
+    # Line numbers merged into an earlier line with the same address.
+    merged: list[int] = field(default_factory=list)
+
+
+def persona_lookup(personas: list[Persona]) -> dict[str, Persona]:
+    """Map each persona's slug and name, lower-cased, to the persona."""
+    lookup = {}
+    for persona in personas:
+        lookup[persona.slug.lower()] = persona
+        lookup[persona.name.lower()] = persona
+        # "Leadership (executives)" may be typed as just "Leadership".
+        short = persona.name.split(" (", 1)[0].lower()
+        lookup.setdefault(short, persona)
+    return lookup
+
+
+def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """Guess the separator: comma, semicolon (European Excel) or tab."""
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
+def parse_invitees(text: str, *, personas: list[Persona]) -> ParsedInvitees:
+    """Parse `email, persona[, business unit]` lines into invitees and errors.
+
+    Lines are numbered from 1 as the owner sees them. Blank lines, `#`
+    comments and a header line starting with "email" are skipped. A persona
+    is matched by slug or name, case-insensitively. An address given twice
+    keeps its first line; later ones are merged into it.
+    """
+    result = ParsedInvitees()
+    lookup = persona_lookup(personas)
+    seen: dict[str, int] = {}
+    lines = text.splitlines()
+    if len(lines) > MAX_IMPORT_LINES:
+        result.errors.append(
+            LineError(
+                MAX_IMPORT_LINES + 1,
+                "",
+                f"At most {MAX_IMPORT_LINES} lines can be imported at once.",
+            )
+        )
+        lines = lines[:MAX_IMPORT_LINES]
+    reader = csv.reader(lines, _dialect(text))
+    for number, (raw, fields) in enumerate(zip(lines, reader, strict=True), start=1):
+        fields = [f.strip() for f in fields]
+        if not any(fields) or fields[0].startswith("#"):
+            continue
+        if number == 1 and fields[0].lower() in ("email", "e-mail", "email address"):
+            continue
+        error = _line_error(fields, lookup, personas)
+        if error:
+            result.errors.append(LineError(number, raw.strip(), error))
+            continue
+        email = fields[0].lower()
+        if email in seen:
+            result.merged.append(number)
+            continue
+        seen[email] = number
+        result.invitees.append(
+            InviteeLine(
+                line=number,
+                email=email,
+                persona=lookup[fields[1].lower()],
+                business_unit=fields[2] if len(fields) > 2 else "",
+            )
+        )
+    return result
+
+
+def _line_error(
+    fields: list[str], lookup: dict[str, Persona], personas: list[Persona]
+) -> str:
+    """Return what is wrong with one line's fields, or an empty string."""
+    if len(fields) < 2 or not fields[1]:
+        return "Give an email address and a persona, separated by a comma."
+    if len(fields) > 3:
+        return "Too many columns: expected email, persona and business unit."
+    email = fields[0]
+    try:
+        if len(email) > EMAIL_MAX:
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        return f"“{email}” is not a valid email address."
+    if fields[1].lower() not in lookup:
+        names = ", ".join(p.name for p in personas)
+        return f"Unknown persona “{fields[1]}”. Use one of: {names}."
+    if len(fields) > 2 and len(fields[2]) > BUSINESS_UNIT_MAX:
+        return f"The business unit is longer than {BUSINESS_UNIT_MAX} characters."
+    return ""
+
+
+def decode_upload(data: bytes) -> str:
+    """Decode an uploaded CSV file: UTF-8 (with or without BOM) or Windows-1252."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel on Windows still saves "CSV" in the ANSI code page.
+        return data.decode("cp1252", errors="replace")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    added: int
+    updated: int
+    unchanged: int
+
+
+@transaction.atomic
+def invitations_import(
+    *, assessment: Assessment, invitees: list[InviteeLine]
+) -> ImportResult:
+    """Add invitees; an address already invited is merged, not duplicated.
+
+    A merged invitee who has not started yet takes the new persona and
+    business unit; one who has started keeps them, as their answers were
+    routed by them.
+    """
+    emails = [i.email for i in invitees]
+    existing = {
+        inv.email: inv
+        for inv in assessment.invitations.filter(email__in=emails).annotate(
+            has_response=Exists(Response.objects.filter(invitation=OuterRef("pk")))
+        )
+    }
+    added, changed, unchanged = [], [], 0
+    for item in invitees:
+        invitation = existing.get(item.email)
+        if invitation is None:
+            added.append(
+                Invitation(
+                    assessment=assessment,
+                    email=item.email,
+                    persona=item.persona,
+                    business_unit=item.business_unit,
+                )
+            )
+        elif not invitation.has_response and (
+            invitation.persona_id != item.persona.pk
+            or invitation.business_unit != item.business_unit
+        ):
+            invitation.persona = item.persona
+            invitation.business_unit = item.business_unit
+            changed.append(invitation)
+        else:
+            unchanged += 1
+    # No link yet: sending the invitation creates it.
+    Invitation.objects.bulk_create(added)
+    Invitation.objects.bulk_update(changed, ["persona", "business_unit"])
+    return ImportResult(len(added), len(changed), unchanged)
+
+
+# ---------------------------------------------------------------------------
+# Open links
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_link_create(
+    *, assessment: Assessment, persona: Persona
+) -> tuple[OpenLink, str]:
+    """Create the open link of a persona, replacing any active one.
+
+    Return the link and its raw token, which is shown once.
+    """
+    assessment.open_links.filter(persona=persona, is_active=True).update(
+        is_active=False
+    )
+    token, token_hash = new_token()
+    link = OpenLink.objects.create(
+        assessment=assessment, persona=persona, token_hash=token_hash
+    )
+    return link, token
+
+
+def open_link_url(token: str) -> str:
+    return settings.SITE_URL + reverse("assessment:join", args=[token])
+
+
+# ---------------------------------------------------------------------------
+# Emails
+# ---------------------------------------------------------------------------
+
+
+def invitation_url(token: str) -> str:
+    """Return the absolute personal link for a raw token."""
+    return settings.SITE_URL + reverse("assessment:survey", args=[token])
+
+
+def _message(
+    invitation: Invitation, token: str, *, kind: str, connection
+) -> EmailMultiAlternatives:
+    """Build the invitation or reminder email, with text and HTML parts."""
+    assessment = invitation.assessment
+    ctx = {
+        "invitation": invitation,
+        "assessment": assessment,
+        "organisation": assessment.organisation,
+        "link": invitation_url(token),
+        "reminder": kind == "reminder",
+        "days_left": assessment.days_left(),
+    }
+    subject = render_to_string("assessment/emails/invitation_subject.txt", ctx)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string("assessment/emails/invitation.txt", ctx),
+        to=[invitation.email],
+        connection=connection,
+    )
+    message.attach_alternative(
+        render_to_string("assessment/emails/invitation.html", ctx), "text/html"
+    )
+    return message
+
+
+@dataclass(frozen=True)
+class SendResult:
+    sent: int
+    failed: int
+
+
+def _send(invitations: list[Invitation], *, kind: str) -> list[Invitation]:
+    """Email each invitation a fresh link; return those that went out.
+
+    Only the links of messages the mail server accepted are stored, so a
+    failure part-way leaves the rest as they were (and is logged, not shown
+    to the owner as an error page).
+    """
+    sent, tokens = [], []
+    try:
+        with get_connection() as connection:
+            for invitation in invitations:
+                token, token_hash = new_token()
+                _message(invitation, token, kind=kind, connection=connection).send()
+                tokens.append(
+                    InvitationToken(invitation=invitation, token_hash=token_hash)
+                )
+                sent.append(invitation)
+    except OSError:  # smtplib errors are OSErrors too
+        logger.exception("Sending %s emails failed after %d", kind, len(sent))
+    InvitationToken.objects.bulk_create(tokens)
+    return sent
+
+
+def _with_email(assessment: Assessment) -> QuerySet[Invitation]:
+    return assessment.invitations.exclude(email="").select_related(
+        "assessment__organisation"
+    )
+
+
+def invitations_send(*, assessment: Assessment) -> SendResult:
+    """Send every invitation not sent yet."""
+    if assessment.status == Assessment.Status.CLOSED:
+        return SendResult(0, 0)
+    pending = list(_with_email(assessment).filter(sent_at__isnull=True))
+    sent = _send(pending, kind="invitation")
+    now = timezone.now()
+    for invitation in sent:
+        invitation.sent_at = now
+    Invitation.objects.bulk_update(sent, ["sent_at"])
+    return SendResult(len(sent), len(pending) - len(sent))
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation) -> bool:
+    """Email the invitation again with a new link; earlier links stop working.
+
+    Return False if the mail server refused it (earlier links then still work).
+    """
+    earlier = list(invitation.tokens.values_list("pk", flat=True))
+    if not _send([invitation], kind="invitation"):
+        return False
+    InvitationToken.objects.filter(pk__in=earlier).delete()
+    invitation.sent_at = timezone.now()
+    invitation.save(update_fields=["sent_at"])
+    return True
+
+
+def reminder_candidates(
+    *, assessment: Assessment, min_interval: datetime.timedelta | None = None
+) -> QuerySet[Invitation]:
+    """Return the invitees to remind: sent, not submitted, not reminded lately."""
+    candidates = (
+        _with_email(assessment)
+        .filter(sent_at__isnull=False)
+        .exclude(response__status=Response.Status.SUBMITTED)
+    )
+    if min_interval is not None:
+        since = timezone.now() - min_interval
+        candidates = candidates.filter(
+            Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=since)
+        ).filter(sent_at__lte=since)
+    return candidates
+
+
+def invitations_remind(
+    *, assessment: Assessment, min_interval: datetime.timedelta | None = None
+) -> SendResult:
+    """Remind invitees who have not submitted; return how many were reminded.
+
+    Only an open assessment sends reminders. Each reminder carries a fresh
+    link (earlier ones keep working) and is recorded in `last_reminded_at`
+    and `reminder_count`.
+    """
+    if assessment.status != Assessment.Status.OPEN:
+        return SendResult(0, 0)
+    pending = list(
+        reminder_candidates(assessment=assessment, min_interval=min_interval)
+    )
+    sent = _send(pending, kind="reminder")
+    now = timezone.now()
+    for invitation in sent:
+        invitation.last_reminded_at = now
+        invitation.reminder_count += 1
+    Invitation.objects.bulk_update(sent, ["last_reminded_at", "reminder_count"])
+    return SendResult(len(sent), len(pending) - len(sent))

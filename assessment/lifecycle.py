@@ -3,11 +3,14 @@
 import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from .models import (
+    Answer,
     Assessment,
     Capability,
     FrameworkVersion,
+    Invitation,
     Level,
     Organisation,
     Persona,
@@ -76,3 +79,203 @@ def route_defaults(
         for item in scoped
         for persona in by_capability[item.capability_id].default_personas.all()
     )
+
+
+class LifecycleError(ValueError):
+    """A change the assessment's state does not allow; the message says why."""
+
+
+def _check_closing_date(closes_on: datetime.date | None) -> None:
+    if closes_on is not None and closes_on < timezone.localdate():
+        raise LifecycleError(
+            f"The closing date ({closes_on:%d %b %Y}) has passed: "
+            "set a later one first."
+        )
+
+
+@transaction.atomic
+def assessment_open(*, assessment: Assessment) -> None:
+    """Open a draft to participants."""
+    if assessment.status != Assessment.Status.DRAFT:
+        raise LifecycleError("Only a draft can be opened; reopen a closed one.")
+    if not assessment.scoped_capabilities.exists():
+        raise LifecycleError("Put at least one capability in scope first.")
+    if not assessment.personas.exists():
+        raise LifecycleError("Invite at least one persona first.")
+    _check_closing_date(assessment.closes_on)
+    assessment.status = Assessment.Status.OPEN
+    assessment.opened_at = timezone.now()
+    assessment.save(update_fields=["status", "opened_at"])
+
+
+def assessment_close(*, assessment: Assessment) -> None:
+    """Close an open assessment: answers stop and results become final."""
+    if assessment.status != Assessment.Status.OPEN:
+        raise LifecycleError("Only an open assessment can be closed.")
+    assessment.status = Assessment.Status.CLOSED
+    assessment.closed_at = timezone.now()
+    assessment.save(update_fields=["status", "closed_at"])
+
+
+def assessment_reopen(
+    *, assessment: Assessment, closes_on: datetime.date | None = None
+) -> None:
+    """Reopen a closed assessment, moving its closing date if one is given."""
+    if assessment.status != Assessment.Status.CLOSED:
+        raise LifecycleError("Only a closed assessment can be reopened.")
+    new_closes_on = closes_on or assessment.closes_on
+    _check_closing_date(new_closes_on)
+    if (
+        new_closes_on is not None
+        and assessment.opens_on is not None
+        and new_closes_on < assessment.opens_on
+    ):
+        raise LifecycleError("The closing date must not be before the opening date.")
+    assessment.status = Assessment.Status.OPEN
+    assessment.closes_on = new_closes_on
+    assessment.closed_at = None
+    assessment.save(update_fields=["status", "closes_on", "closed_at"])
+
+
+@transaction.atomic
+def assessment_update(
+    *,
+    assessment: Assessment,
+    title: str,
+    scope_label: str,
+    personas: list[Persona],
+    anonymity_threshold: int,
+    opens_on: datetime.date | None,
+    closes_on: datetime.date | None,
+) -> None:
+    """Change an assessment's settings; personas with participants stay."""
+    kept = {p.pk for p in personas}
+    in_use = Persona.objects.filter(
+        pk__in=assessment.invitations.values("persona")
+    ).exclude(pk__in=kept)
+    names = [p.name for p in in_use]
+    if names:
+        raise LifecycleError(
+            "These personas have participants, so they stay invited: "
+            + ", ".join(names)
+            + "."
+        )
+    if assessment.status == Assessment.Status.OPEN:
+        _check_closing_date(closes_on)
+    assessment.title = title
+    assessment.scope_label = scope_label
+    assessment.anonymity_threshold = anonymity_threshold
+    assessment.opens_on = opens_on
+    assessment.closes_on = closes_on
+    assessment.save()
+    assessment.personas.set(personas)
+
+
+def answered_capabilities(
+    *, assessment: Assessment, capability_ids: set[int]
+) -> list[Capability]:
+    """Return which of these capabilities already have answers (one query)."""
+    answered = Answer.objects.filter(
+        response__assessment=assessment, capability_id__in=capability_ids
+    ).values("capability_id")
+    return list(Capability.objects.filter(pk__in=answered))
+
+
+@transaction.atomic
+def assessment_set_scope(*, assessment: Assessment, targets: dict[int, int]) -> None:
+    """Make `targets` (capability id -> target level) the assessment's scope.
+
+    Capabilities left out are removed from scope (their answers stay in the
+    database, so putting a capability back restores them); new ones are asked
+    of their catalogue's default personas.
+    """
+    if not targets:
+        raise LifecycleError("Keep at least one capability in scope.")
+    existing = {s.capability_id: s for s in assessment.scoped_capabilities.all()}
+    assessment.scoped_capabilities.exclude(capability_id__in=targets).delete()
+    changed = []
+    for capability_id, level in targets.items():
+        item = existing.get(capability_id)
+        if item is not None and item.target_level != level:
+            item.target_level = level
+            changed.append(item)
+    ScopedCapability.objects.bulk_update(changed, ["target_level"])
+    new = list(
+        assessment.framework.capabilities.filter(
+            pk__in=targets.keys() - existing.keys()
+        ).prefetch_related("default_personas")
+    )
+    scoped = ScopedCapability.objects.bulk_create(
+        ScopedCapability(
+            assessment=assessment, capability=c, target_level=targets[c.pk]
+        )
+        for c in new
+    )
+    route_defaults(scoped, new)
+
+
+@transaction.atomic
+def assessment_set_routing(
+    *, assessment: Assessment, routes: dict[int, set[int]]
+) -> None:
+    """Set which personas are asked about each scoped capability.
+
+    `routes` maps a ScopedCapability id to persona ids; rows not in it keep
+    their routing.
+    """
+    Route = ScopedCapability.personas.through
+    scoped_ids = set(
+        assessment.scoped_capabilities.filter(pk__in=routes).values_list(
+            "pk", flat=True
+        )
+    )
+    Route.objects.filter(scopedcapability_id__in=scoped_ids).delete()
+    Route.objects.bulk_create(
+        Route(scopedcapability_id=scoped_id, persona_id=persona_id)
+        for scoped_id in scoped_ids
+        for persona_id in routes[scoped_id]
+    )
+
+
+@transaction.atomic
+def assessment_duplicate(*, assessment: Assessment, created_by=None) -> Assessment:
+    """Copy scope, targets, routing and invitees into a new draft round.
+
+    Dates are left blank (the new round has its own); invitees are copied
+    but not sent anything yet.
+    """
+    scoped = list(assessment.scoped_capabilities.prefetch_related("personas"))
+    new = Assessment.objects.create(
+        organisation=assessment.organisation,
+        framework=assessment.framework,
+        title=f"{assessment.title} (next round)"[:150],
+        scope_label=assessment.scope_label,
+        anonymity_threshold=assessment.anonymity_threshold,
+        previous=assessment,
+        created_by=created_by,
+    )
+    new.personas.set(assessment.personas.all())
+    copies = ScopedCapability.objects.bulk_create(
+        ScopedCapability(
+            assessment=new, capability_id=s.capability_id, target_level=s.target_level
+        )
+        for s in scoped
+    )
+    Route = ScopedCapability.personas.through
+    Route.objects.bulk_create(
+        Route(scopedcapability_id=copy.pk, persona_id=persona.pk)
+        for original, copy in zip(scoped, copies, strict=True)
+        for persona in original.personas.all()
+    )
+    # Open-link participants have no address to invite again. Links are
+    # created when the invitations are sent.
+    Invitation.objects.bulk_create(
+        Invitation(
+            assessment=new,
+            persona_id=invitation.persona_id,
+            email=invitation.email,
+            business_unit=invitation.business_unit,
+        )
+        for invitation in assessment.invitations.exclude(email="")
+    )
+    return new

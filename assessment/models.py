@@ -374,10 +374,10 @@ class OpenLink(models.Model):
 
 
 class Invitation(models.Model):
-    """One participant of an assessment and their personal link.
+    """One participant of an assessment.
 
     Open-link participants get an invitation of their own (without email) when
-    they join, so every participant resumes through a personal token.
+    they join, so every participant resumes through a personal link.
     """
 
     assessment = models.ForeignKey(
@@ -393,7 +393,6 @@ class Invitation(models.Model):
         blank=True,
         related_name="invitations",
     )
-    token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_reminded_at = models.DateTimeField(null=True, blank=True)
@@ -412,6 +411,26 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return self.email or f"Open-link participant {self.pk}"
+
+
+class InvitationToken(models.Model):
+    """The hash of one personal link of an invitation.
+
+    Raw tokens are never stored, so every email (invitation, reminder) has to
+    carry a fresh link; earlier links keep working so that a bookmarked or
+    first-emailed link still opens the participant's answers. Replacing the
+    link on purpose deletes the old ones.
+    """
+
+    invitation = models.ForeignKey(Invitation, models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["invitation", "created_at"]
+
+    def __str__(self) -> str:
+        return f"Link of {self.invitation} created {self.created_at:%Y-%m-%d}"
 
 
 class Response(models.Model):

@@ -1,10 +1,36 @@
+"""Pages of members: organisations' assessments and the owner's hub.
+
+Every view taking an object id goes through an access helper: another
+organisation's object is a 404, a viewer asking to change something a 403.
+"""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
+from . import invitations, lifecycle
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
-from .models import Capability, FrameworkVersion, Membership, Response
+from .forms import (
+    AssessmentForm,
+    ClosingDateForm,
+    InviteeImportForm,
+    OpenLinkForm,
+    RoutingForm,
+    ScopeForm,
+)
+from .models import (
+    Assessment,
+    Capability,
+    FrameworkVersion,
+    Invitation,
+    Membership,
+    Response,
+)
+from .participation import participation_summary
 
 
 @login_required
@@ -34,15 +60,437 @@ def assessment_list(request: HttpRequest, org: str) -> HttpResponse:
     return render(request, "assessment/assessment_list.html", ctx)
 
 
+def _capabilities(framework: FrameworkVersion) -> list[Capability]:
+    return list(framework.capabilities.select_related("domain"))
+
+
+def _latest_framework() -> FrameworkVersion | None:
+    return FrameworkVersion.objects.order_by("-slug").first()
+
+
+@login_required
+def assessment_create(request: HttpRequest, org: str) -> HttpResponse:
+    organisation, _ = get_organisation_for_user(request, org, write=True)
+    framework = _latest_framework()
+    if framework is None:
+        messages.error(request, "No framework is loaded yet: run load_catalogue.")
+        return redirect("assessment:list", org=organisation.slug)
+    if request.method == "POST":
+        # The version chosen decides which personas and capabilities are valid.
+        chosen = FrameworkVersion.objects.filter(pk=request.POST.get("framework"))
+        framework = chosen.first() or framework
+    capabilities = _capabilities(framework)
+    data = request.POST if request.method == "POST" else None
+    form = AssessmentForm(data, framework=framework, editing=False)
+    scope_form = ScopeForm(data, capabilities=capabilities)
+    if request.method == "POST" and form.is_valid() and scope_form.is_valid():
+        d = form.cleaned_data
+        targets = scope_form.targets()
+        assessment = lifecycle.assessment_create(
+            organisation=organisation,
+            framework=d["framework"],
+            title=d["title"],
+            created_by=request.user,
+            scope_label=d["scope_label"],
+            capabilities=[c for c in capabilities if c.pk in targets],
+            personas=list(d["personas"]),
+            targets=targets,
+            anonymity_threshold=d["anonymity_threshold"],
+            opens_on=d["opens_on"],
+            closes_on=d["closes_on"],
+        )
+        messages.success(
+            request, "Assessment created as a draft. Next: invite participants."
+        )
+        return redirect(assessment)
+    ctx = {"organisation": organisation, "form": form, "scope_form": scope_form}
+    return render(request, "assessment/assessment_form.html", ctx)
+
+
 @login_required
 def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show the owner's hub: status, scope, participation and next actions."""
     assessment, role = get_assessment_for_user(request, pk)
+    is_owner = role == Membership.Role.OWNER
+    scoped = assessment.scoped_capabilities.select_related("capability__domain")
     ctx = {
         "assessment": assessment,
         "organisation": assessment.organisation,
-        "is_owner": role == Membership.Role.OWNER,
+        "is_owner": is_owner,
+        "participation": participation_summary(assessment=assessment),
+        "scoped": scoped,
+        "previous": assessment.previous_id and assessment.previous,
+        "next_rounds": assessment.next_rounds.only("pk", "title"),
     }
+    if is_owner:
+        ctx["unsent"] = (
+            assessment.invitations.exclude(email="")
+            .filter(sent_at__isnull=True)
+            .count()
+        )
     return render(request, "assessment/assessment_detail.html", ctx)
+
+
+@login_required
+def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    initial = {
+        "title": assessment.title,
+        "scope_label": assessment.scope_label,
+        "personas": list(assessment.personas.all()),
+        "anonymity_threshold": assessment.anonymity_threshold,
+        "opens_on": assessment.opens_on,
+        "closes_on": assessment.closes_on,
+    }
+    data = request.POST if request.method == "POST" else None
+    form = AssessmentForm(
+        data, initial=initial, framework=assessment.framework, editing=True
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            lifecycle.assessment_update(
+                assessment=assessment,
+                title=d["title"],
+                scope_label=d["scope_label"],
+                personas=list(d["personas"]),
+                anonymity_threshold=d["anonymity_threshold"],
+                opens_on=d["opens_on"],
+                closes_on=d["closes_on"],
+            )
+        except lifecycle.LifecycleError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect(assessment)
+    ctx = {"assessment": assessment, "organisation": assessment.organisation}
+    ctx["form"] = form
+    return render(request, "assessment/assessment_form.html", ctx)
+
+
+@login_required
+def assessment_scope(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit capabilities in scope and targets; confirm removing answered ones."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    capabilities = _capabilities(assessment.framework)
+    current = dict(
+        assessment.scoped_capabilities.values_list("capability_id", "target_level")
+    )
+    data = request.POST if request.method == "POST" else None
+    form = ScopeForm(data, capabilities=capabilities, targets=current)
+    at_risk = []
+    if request.method == "POST" and form.is_valid():
+        targets = form.targets()
+        removed = set(current) - set(targets)
+        at_risk = lifecycle.answered_capabilities(
+            assessment=assessment, capability_ids=removed
+        )
+        if not at_risk or request.POST.get("confirm_removal") == "yes":
+            lifecycle.assessment_set_scope(assessment=assessment, targets=targets)
+            messages.success(request, "Scope and targets saved.")
+            return redirect(assessment)
+    ctx = {
+        "assessment": assessment,
+        "organisation": assessment.organisation,
+        "form": form,
+        "at_risk": at_risk,
+    }
+    return render(request, "assessment/assessment_scope.html", ctx)
+
+
+@login_required
+def assessment_routing(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit which personas are asked about each capability in scope."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    scoped = list(
+        assessment.scoped_capabilities.select_related(
+            "capability__domain"
+        ).prefetch_related("personas")
+    )
+    personas = list(assessment.personas.all())
+    data = request.POST if request.method == "POST" else None
+    form = RoutingForm(data, scoped=scoped, personas=personas)
+    if request.method == "POST" and form.is_valid():
+        lifecycle.assessment_set_routing(assessment=assessment, routes=form.routes())
+        messages.success(request, "Routing saved.")
+        return redirect(assessment)
+    ctx = {
+        "assessment": assessment,
+        "organisation": assessment.organisation,
+        "form": form,
+    }
+    return render(request, "assessment/assessment_routing.html", ctx)
+
+
+@login_required
+@require_POST
+def assessment_open(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    try:
+        lifecycle.assessment_open(assessment=assessment)
+    except lifecycle.LifecycleError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "The assessment is open: participants can answer.")
+    return redirect(assessment)
+
+
+@login_required
+def assessment_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask for confirmation, then close: answers stop and results are final."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    if request.method == "POST":
+        try:
+            lifecycle.assessment_close(assessment=assessment)
+        except lifecycle.LifecycleError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "The assessment is closed; results are final.")
+        return redirect(assessment)
+    ctx = {
+        "assessment": assessment,
+        "organisation": assessment.organisation,
+        "participation": participation_summary(assessment=assessment),
+        "action": "close",
+    }
+    return render(request, "assessment/assessment_confirm.html", ctx)
+
+
+@login_required
+def assessment_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask for confirmation (and maybe a later closing date), then reopen."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    data = request.POST if request.method == "POST" else None
+    form = ClosingDateForm(data)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.assessment_reopen(
+                assessment=assessment, closes_on=form.cleaned_data["closes_on"]
+            )
+        except lifecycle.LifecycleError as error:
+            form.add_error("closes_on", str(error))
+        else:
+            messages.success(request, "The assessment is open again.")
+            return redirect(assessment)
+    ctx = {
+        "assessment": assessment,
+        "organisation": assessment.organisation,
+        "form": form,
+        "action": "reopen",
+    }
+    return render(request, "assessment/assessment_confirm.html", ctx)
+
+
+@login_required
+@require_POST
+def assessment_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    new = lifecycle.assessment_duplicate(assessment=assessment, created_by=request.user)
+    messages.success(
+        request,
+        "Next round created as a draft with the same scope, targets and invitees. "
+        "Check its title and dates.",
+    )
+    return redirect("assessment:edit", pk=new.pk)
+
+
+# ---------------------------------------------------------------------------
+# Invitations (owners only: viewers see counts on the assessment page)
+# ---------------------------------------------------------------------------
+
+
+def _invitations_page(
+    request: HttpRequest,
+    assessment: Assessment,
+    *,
+    form: InviteeImportForm | None = None,
+    link_form: OpenLinkForm | None = None,
+    parsed: invitations.ParsedInvitees | None = None,
+    new_link: tuple | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    invitees = assessment.invitations.select_related("persona", "response").order_by(
+        "persona__position", "email", "pk"
+    )
+    ctx = {
+        "assessment": assessment,
+        "organisation": assessment.organisation,
+        "form": form or InviteeImportForm(),
+        "link_form": link_form or OpenLinkForm(assessment=assessment),
+        "parsed": parsed,
+        "new_link": new_link,
+        "invitees": invitees,
+        "open_links": assessment.open_links.filter(is_active=True)
+        .select_related("persona")
+        .annotate(joined=Count("invitations")),
+        "remind_count": invitations.reminder_candidates(assessment=assessment).count(),
+    }
+    return render(request, "assessment/invitations/list.html", ctx, status=status)
+
+
+@login_required
+def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """List invitees with their status; add more from pasted lines or a CSV."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    if request.method != "POST":
+        return _invitations_page(request, assessment)
+    form = InviteeImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _invitations_page(request, assessment, form=form)
+    text = form.cleaned_data["lines"]
+    upload = form.cleaned_data["csv_file"]
+    if upload:
+        text = invitations.decode_upload(upload.read())
+    parsed = invitations.parse_invitees(text, personas=list(assessment.personas.all()))
+    result = invitations.invitations_import(
+        assessment=assessment, invitees=parsed.invitees
+    )
+    summary = _import_message(result, merged=len(parsed.merged))
+    if not parsed.errors:
+        messages.success(request, summary)
+        return redirect("assessment:invitations", pk=assessment.pk)
+    if summary:
+        messages.success(request, summary)
+    # Keep the text (an uploaded file's too) so the owner fixes the bad lines
+    # in place; importing it again merges the lines already added.
+    form = InviteeImportForm(initial={"lines": text})
+    return _invitations_page(request, assessment, form=form, parsed=parsed)
+
+
+def _import_message(result: invitations.ImportResult, *, merged: int) -> str:
+    parts = []
+    if result.added:
+        parts.append(
+            ngettext("%d participant added", "%d participants added", result.added)
+            % result.added
+        )
+    if result.updated:
+        parts.append(f"{result.updated} updated")
+    if result.unchanged + merged:
+        parts.append(f"{result.unchanged + merged} already on the list (merged)")
+    return "; ".join(parts) + "." if parts else ""
+
+
+@login_required
+@require_POST
+def invitations_send(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    if assessment.status == Assessment.Status.CLOSED:
+        messages.error(request, "The assessment is closed: reopen it to invite.")
+        return redirect("assessment:invitations", pk=assessment.pk)
+    result = invitations.invitations_send(assessment=assessment)
+    _report_sending(request, result, "invitation")
+    return redirect("assessment:invitations", pk=assessment.pk)
+
+
+@login_required
+@require_POST
+def invitations_remind(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    if not assessment.is_open:
+        messages.error(request, "Reminders go out only while the assessment is open.")
+        return redirect("assessment:invitations", pk=assessment.pk)
+    result = invitations.invitations_remind(assessment=assessment)
+    _report_sending(request, result, "reminder")
+    return redirect("assessment:invitations", pk=assessment.pk)
+
+
+def _report_sending(
+    request: HttpRequest, result: invitations.SendResult, kind: str
+) -> None:
+    if result.sent:
+        messages.success(
+            request,
+            ngettext(f"%d {kind} sent.", f"%d {kind}s sent.", result.sent)
+            % result.sent,
+        )
+    elif not result.failed:
+        messages.info(request, f"Nobody to send a {kind} to.")
+    if result.failed:
+        messages.error(
+            request,
+            f"{result.failed} could not be sent: the mail server refused them. "
+            "Try again later.",
+        )
+
+
+@login_required
+@require_POST
+def invitation_resend(
+    request: HttpRequest, pk: int, invitation_pk: int
+) -> HttpResponse:
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    invitation = get_object_or_404(
+        assessment.invitations.exclude(email="").select_related(
+            "assessment__organisation"
+        ),
+        pk=invitation_pk,
+    )
+    if assessment.status == Assessment.Status.CLOSED:
+        messages.error(request, "The assessment is closed: reopen it to invite.")
+    elif invitations.invitation_resend(invitation=invitation):
+        messages.success(
+            request,
+            f"Invitation sent again to {invitation.email} with a new link; "
+            "the earlier link no longer works.",
+        )
+    else:
+        messages.error(request, "The mail server refused the message. Try again.")
+    return redirect("assessment:invitations", pk=assessment.pk)
+
+
+@login_required
+@require_POST
+def invitation_delete(
+    request: HttpRequest, pk: int, invitation_pk: int
+) -> HttpResponse:
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    invitation = get_object_or_404(
+        Invitation.objects.filter(assessment=assessment), pk=invitation_pk
+    )
+    if Response.objects.filter(invitation=invitation).exists():
+        messages.error(
+            request, f"{invitation} has started answering, so stays on the list."
+        )
+    else:
+        invitation.delete()
+        messages.success(request, f"{invitation} removed; their link no longer works.")
+    return redirect("assessment:invitations", pk=assessment.pk)
+
+
+@login_required
+@require_POST
+def open_link_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Create (or replace) a persona's open link and show it once."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    form = OpenLinkForm(request.POST, assessment=assessment)
+    if not form.is_valid():
+        return _invitations_page(request, assessment, link_form=form, status=400)
+    link, token = invitations.open_link_create(
+        assessment=assessment, persona=form.cleaned_data["persona"]
+    )
+    # Rendered, not redirected: the raw token must not be stored anywhere,
+    # not even in the session, so this response is the only place it appears.
+    return _invitations_page(
+        request, assessment, new_link=(link, invitations.open_link_url(token))
+    )
+
+
+@login_required
+@require_POST
+def open_link_deactivate(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    link = get_object_or_404(
+        assessment.open_links.select_related("persona"), pk=link_pk
+    )
+    link.is_active = False
+    link.save(update_fields=["is_active"])
+    messages.success(
+        request,
+        f"The open link for {link.persona} no longer works. People who already "
+        "joined keep their personal links.",
+    )
+    return redirect("assessment:invitations", pk=assessment.pk)
 
 
 def framework(request: HttpRequest) -> HttpResponse:

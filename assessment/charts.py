@@ -1,0 +1,265 @@
+"""Charts of assessment results, shared by the dashboard and the PDF report.
+
+matplotlib's object API only (`Figure()`): pyplot keeps global state that
+leaks between requests. Every chart is a function returning a Figure; render
+it with `to_svg` (deterministic text: fixed hash salt, no date) or `to_png`.
+The `*_svg` helpers do both in one call.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+
+import matplotlib
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+
+from .models import Answer, Level
+from .scoring import AssessmentResults, DomainResult
+
+BRAND = "#0b3d5c"
+ACCENT = "#1f8a70"
+TARGET = "#d98c1f"
+GRID = "#d0d7de"
+# Not started, Crawl, Walk, Run, Don't know, Not applicable (as app.css).
+VALUE_COLOURS = {
+    0: "#9aa5b1",
+    1: "#d98c1f",
+    2: "#2a7fb8",
+    3: "#1f8a70",
+    -1: "#e4e7eb",
+    -2: "#f5f7fa",
+}
+VALUE_ORDER = (0, 1, 2, 3, -1, -2)
+HEAT = LinearSegmentedColormap.from_list(
+    "maturity", ["#f3d6c4", "#f7f1d0", "#bfe0d4", ACCENT]
+)
+# Text stays text in the SVG: smaller, selectable and searchable in the PDF.
+SVG_RC = {"svg.hashsalt": "finops-maturity", "svg.fonttype": "none"}
+
+
+def _figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def to_svg(fig: Figure) -> str:
+    """Render a figure as SVG text, identical for identical data."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context(SVG_RC):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    # Drop the XML prolog and DOCTYPE so the SVG can be inlined in HTML.
+    return text[text.index("<svg") :]
+
+
+def to_png(fig: Figure, *, dpi: int = 150) -> bytes:
+    """Render a figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _wrap(label: str, width: int = 18) -> str:
+    return "\n".join(textwrap.wrap(label, width)) or label
+
+
+# ---------------------------------------------------------------------------
+# Radar of domains: current vs target
+# ---------------------------------------------------------------------------
+
+
+def radar(results: AssessmentResults) -> Figure:
+    """Plot each domain's score against its target on a 0-3 radar.
+
+    With fewer than three domains a radar is meaningless, so paired bars
+    are drawn instead.
+    """
+    domains = results.domains
+    if len(domains) < 3:
+        return _domain_pairs(domains)
+    fig = _figure(5.6, 4.8)
+    ax = fig.add_subplot(projection="polar")
+    angles = [2 * math.pi * i / len(domains) for i in range(len(domains))]
+    closed = [*angles, angles[0]]
+    targets = [d.target for d in domains]
+    scores = [d.score or 0.0 for d in domains]
+    ax.plot(
+        closed, [*targets, targets[0]], color=TARGET, linestyle="--", label="Target"
+    )
+    ax.plot(closed, [*scores, scores[0]], color=BRAND, linewidth=2, label="Current")
+    ax.fill(closed, [*scores, scores[0]], color=BRAND, alpha=0.15)
+    ax.set_xticks(angles, [_wrap(d.domain.name, 16) for d in domains], fontsize=8)
+    ax.set_ylim(0, 3)
+    ax.set_yticks([1, 2, 3], [Level(i).label for i in (1, 2, 3)], fontsize=7)
+    ax.set_theta_offset(math.pi / 2)
+    ax.set_theta_direction(-1)
+    ax.grid(color=GRID)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.15, 1.12), fontsize=8, frameon=False)
+    return fig
+
+
+def _domain_pairs(domains: list[DomainResult]) -> Figure:
+    fig = _figure(5.6, 1.2 + 0.6 * max(len(domains), 1))
+    ax = fig.add_subplot()
+    names = [_wrap(d.domain.name, 24) for d in domains]
+    y = range(len(domains))
+    ax.barh(y, [d.score or 0 for d in domains], color=BRAND, label="Current")
+    ax.scatter(
+        [d.target for d in domains], y, marker="|", s=400, color=TARGET, label="Target"
+    )
+    _level_axis(ax)
+    ax.set_yticks(list(y), names)
+    ax.invert_yaxis()
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    return fig
+
+
+def _level_axis(ax) -> None:
+    ax.set_xlim(0, 3)
+    ax.set_xticks([0, 1, 2, 3], [Level(i).label for i in range(4)], fontsize=8)
+    ax.grid(axis="x", color=GRID)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+# ---------------------------------------------------------------------------
+# Capability scores vs targets of one domain
+# ---------------------------------------------------------------------------
+
+
+def domain_bars(domain: DomainResult) -> Figure:
+    """Plot each capability's score as a bar with its target as a mark."""
+    caps = domain.capabilities
+    fig = _figure(6.0, 0.9 + 0.45 * max(len(caps), 1))
+    ax = fig.add_subplot()
+    y = list(range(len(caps)))
+    colours = [VALUE_COLOURS[c.level] if c.level is not None else GRID for c in caps]
+    ax.barh(y, [c.score or 0 for c in caps], color=colours, height=0.6)
+    ax.scatter(
+        [c.target for c in caps],
+        y,
+        marker="|",
+        s=300,
+        linewidths=2.5,
+        color=TARGET,
+        label="Target",
+        zorder=3,
+    )
+    for i, c in enumerate(caps):
+        text = "no score" if c.score is None else f"{c.score:.1f}"
+        ax.text((c.score or 0) + 0.04, i, text, va="center", fontsize=8)
+    ax.set_yticks(y, [_wrap(c.capability.name, 28) for c in caps], fontsize=8)
+    ax.invert_yaxis()
+    _level_axis(ax)
+    ax.set_title(domain.domain.name, fontsize=10, loc="left")
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Persona x capability heatmap (only personas with at least k answers)
+# ---------------------------------------------------------------------------
+
+
+def heatmap(results: AssessmentResults) -> Figure:
+    """Plot persona scores per capability; cells under k stay blank."""
+    caps = results.capabilities
+    personas = results.persona_columns
+    fig = _figure(
+        max(4.5, 1.8 + 0.75 * max(len(personas), 1)), 1.0 + 0.32 * max(len(caps), 1)
+    )
+    ax = fig.add_subplot()
+    grid = [[math.nan] * len(personas) for _ in caps]
+    column = {p.pk: j for j, p in enumerate(personas)}
+    for i, cap in enumerate(caps):
+        for ps in cap.persona_scores:
+            grid[i][column[ps.persona.pk]] = ps.score
+    if personas:
+        ax.imshow(grid, cmap=HEAT, vmin=0, vmax=3, aspect="auto")
+    for i, row in enumerate(grid):
+        for j, value in enumerate(row):
+            if not math.isnan(value):
+                ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(
+        range(len(personas)),
+        [_wrap(p.name, 12) for p in personas],
+        fontsize=7,
+        rotation=0,
+    )
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(caps)), [c.capability.name for c in caps], fontsize=7)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if not personas:
+        ax.text(
+            0.5,
+            0.5,
+            f"No persona has {results.k} or more answers yet.",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Answer distribution per capability
+# ---------------------------------------------------------------------------
+
+
+def distribution(results: AssessmentResults) -> Figure:
+    """Plot each capability's answers as a stacked 100% bar."""
+    caps = results.capabilities
+    fig = _figure(6.5, 1.2 + 0.3 * max(len(caps), 1))
+    ax = fig.add_subplot()
+    y = list(range(len(caps)))
+    left = [0.0] * len(caps)
+    labels = dict(Answer.Value.choices)
+    for value in VALUE_ORDER:
+        widths = [c.share(value) * 100 for c in caps]
+        ax.barh(
+            y,
+            widths,
+            left=left,
+            color=VALUE_COLOURS[value],
+            edgecolor="white",
+            linewidth=0.5,
+            label=labels[value],
+            height=0.7,
+        )
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.set_yticks(y, [c.capability.name for c in caps], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Share of answers (%)", fontsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(
+        ncols=6, fontsize=7, frameon=False, loc="lower center", bbox_to_anchor=(0.4, 1)
+    )
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# One-call helpers
+# ---------------------------------------------------------------------------
+
+
+def radar_svg(results: AssessmentResults) -> str:
+    return to_svg(radar(results))
+
+
+def domain_bars_svg(domain: DomainResult) -> str:
+    return to_svg(domain_bars(domain))
+
+
+def heatmap_svg(results: AssessmentResults) -> str:
+    return to_svg(heatmap(results))
+
+
+def distribution_svg(results: AssessmentResults) -> str:
+    return to_svg(distribution(results))

@@ -1,0 +1,370 @@
+"""Exports of an assessment: raw answers and aggregates as CSV, XLSX and JSON.
+
+Raw answers carry a pseudonym per respondent, never a name or email. Every
+text cell that a spreadsheet would read as a formula is neutralised, in CSV
+and in XLSX alike (openpyxl too turns a string starting with "=" into a
+formula).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.utils import timezone
+from django.utils.text import slugify
+from openpyxl import Workbook
+
+from .models import Answer, Assessment, Level, Response
+from .scoring import AssessmentResults, CapabilityResult, Comparison
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ANSWER_HEADER = [
+    "Assessment",
+    "Respondent",
+    "Persona",
+    "Business unit",
+    "Domain",
+    "Capability",
+    "Answer",
+    "Score",
+    "Comment",
+    "Submitted at",
+]
+ANSWER_LABELS = dict(Answer.Value.choices)
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+def neutralise(value: Any) -> Any:
+    """Prefix text that a spreadsheet would run as a formula with a quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Rows
+# ---------------------------------------------------------------------------
+
+
+def answer_rows(assessment: Assessment) -> Iterator[list[Any]]:
+    """Yield one row per submitted answer (one query, streamed in chunks)."""
+    rows = (
+        Answer.objects.filter(
+            response__assessment=assessment,
+            response__status=Response.Status.SUBMITTED,
+        )
+        .order_by("response_id", "capability__position")
+        .values_list(
+            "response_id",
+            "response__persona__name",
+            "response__business_unit",
+            "capability__domain__name",
+            "capability__name",
+            "value",
+            "comment",
+            "response__submitted_at",
+        )
+    )
+    for pk, persona, unit, domain, capability, value, comment, at in rows.iterator(
+        chunk_size=2000
+    ):
+        yield [
+            assessment.title,
+            Response(pk=pk).pseudonym,
+            persona,
+            unit,
+            domain,
+            capability,
+            ANSWER_LABELS.get(value, "No answer"),
+            value if value is not None and value >= 0 else None,
+            comment,
+            _local(at),
+        ]
+
+
+def _local(moment: datetime.datetime | None) -> str:
+    if moment is None:
+        return ""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+RESULT_HEADER = [
+    "Row",
+    "Domain",
+    "Capability",
+    "Score",
+    "Level",
+    "Target",
+    "Gap",
+    "Respondent mean",
+    "Median",
+    "Answers",
+    "Scored answers",
+    "Not started",
+    "Crawl",
+    "Walk",
+    "Run",
+    "Don't know",
+    "Not applicable",
+    "Don't know rate",
+    "Not applicable rate",
+    "Disagreement",
+    "Contested",
+    "Priority",
+    "Personas below threshold",
+    "Previous score",
+    "Change",
+]
+
+
+def _level(level: int | None) -> str:
+    return "" if level is None else Level(level).label
+
+
+def result_rows(
+    results: AssessmentResults, comparison: Comparison | None = None
+) -> tuple[list[str], list[list[Any]]]:
+    """Return the header and rows of the aggregates, at full precision.
+
+    One row per capability, then one per domain, then the overall row.
+    Persona scores follow as one column per persona shown (at least k answers).
+    """
+    personas = results.persona_columns
+    header = RESULT_HEADER + [f"Persona: {p.name}" for p in personas]
+    previous = {d.label: d for d in comparison.capabilities} if comparison else {}
+    domain_deltas = {d.label: d for d in comparison.domains} if comparison else {}
+    rows = []
+    for cap in results.capabilities:
+        delta = previous.get(cap.capability.name)
+        scores = {ps.persona.pk: ps.score for ps in cap.persona_scores}
+        rows.append(
+            [
+                "capability",
+                cap.capability.domain.name,
+                cap.capability.name,
+                *_capability_figures(cap),
+                delta.previous if delta else None,
+                delta.change if delta else None,
+                *[scores.get(p.pk) for p in personas],
+            ]
+        )
+    blanks = [None] * (len(RESULT_HEADER) - 9)
+    for domain in results.domains:
+        delta = domain_deltas.get(domain.domain.name)
+        rows.append(
+            [
+                "domain",
+                domain.domain.name,
+                "",
+                domain.score,
+                _level(domain.level),
+                domain.target,
+                domain.gap,
+                *blanks,
+                delta.previous if delta else None,
+                delta.change if delta else None,
+                *[None] * len(personas),
+            ]
+        )
+    overall = comparison.overall if comparison else None
+    rows.append(
+        [
+            "overall",
+            "",
+            "",
+            results.overall,
+            _level(results.overall_level),
+            None,
+            None,
+            *blanks,
+            overall.previous if overall else None,
+            overall.change if overall else None,
+            *[None] * len(personas),
+        ]
+    )
+    return header, rows
+
+
+def _capability_figures(cap: CapabilityResult) -> list[Any]:
+    return [
+        cap.score,
+        _level(cap.level),
+        cap.target,
+        cap.gap,
+        cap.respondent_mean,
+        cap.median,
+        cap.answered,
+        cap.scored,
+        *[cap.counts[v] for v in (0, 1, 2, 3, -1, -2)],
+        cap.dont_know_rate,
+        cap.not_applicable_rate,
+        cap.disagreement,
+        cap.contested,
+        cap.priority,
+        cap.hidden_personas,
+    ]
+
+
+def results_json(
+    results: AssessmentResults, comparison: Comparison | None = None
+) -> dict[str, Any]:
+    """Return every aggregate figure as JSON-ready data, at full precision."""
+    assessment = results.assessment
+    return {
+        "assessment": {
+            "id": assessment.pk,
+            "title": assessment.title,
+            "scope": assessment.scope_label,
+            "status": assessment.status,
+            "framework": assessment.framework.name,
+            "credit": assessment.framework.credit,
+        },
+        "anonymity_threshold": results.k,
+        "respondents": results.respondents,
+        "overall": {
+            "score": results.overall,
+            "level": _level(results.overall_level),
+            "previous": comparison.overall.previous if comparison else None,
+        },
+        "domains": [
+            {
+                "slug": d.domain.slug,
+                "name": d.domain.name,
+                "score": d.score,
+                "level": _level(d.level),
+                "target": d.target,
+                "capabilities": [c.capability.slug for c in d.capabilities],
+            }
+            for d in results.domains
+        ],
+        "capabilities": [_capability_json(c) for c in results.capabilities],
+        "priorities": [c.capability.slug for c in results.priorities],
+        "contested": [c.capability.slug for c in results.contested],
+        "personas": _breakdown_json(results.personas),
+        "business_units": _breakdown_json(results.business_units),
+        "comparison": _comparison_json(comparison),
+    }
+
+
+def _capability_json(cap: CapabilityResult) -> dict[str, Any]:
+    return {
+        "slug": cap.capability.slug,
+        "name": cap.capability.name,
+        "domain": cap.capability.domain.slug,
+        "score": cap.score,
+        "level": _level(cap.level),
+        "target": cap.target,
+        "gap": cap.gap,
+        "respondent_mean": cap.respondent_mean,
+        "median": cap.median,
+        "answered": cap.answered,
+        "scored": cap.scored,
+        "counts": {ANSWER_LABELS[v]: n for v, n in cap.counts.items()},
+        "dont_know_rate": cap.dont_know_rate,
+        "not_applicable_rate": cap.not_applicable_rate,
+        "persona_scores": [
+            {"persona": ps.persona.slug, "score": ps.score, "n": ps.n}
+            for ps in cap.persona_scores
+        ],
+        "hidden_personas": cap.hidden_personas,
+        "disagreement": cap.disagreement,
+        "contested": cap.contested,
+        "priority": cap.priority,
+    }
+
+
+def _breakdown_json(breakdown) -> dict[str, Any]:
+    return {
+        "groups": [{"name": g.label, "respondents": g.n} for g in breakdown.groups],
+        "folded_groups": breakdown.folded_groups,
+        "folded_respondents": breakdown.folded_respondents,
+    }
+
+
+def _comparison_json(comparison: Comparison | None) -> dict[str, Any] | None:
+    if comparison is None:
+        return None
+
+    def deltas(items):
+        return [
+            {"name": d.label, "current": d.current, "previous": d.previous}
+            for d in items
+        ]
+
+    return {
+        "previous_assessment": comparison.previous.pk,
+        "domains": deltas(comparison.domains),
+        "capabilities": deltas(comparison.capabilities),
+        "unmatched_previous_capabilities": comparison.unmatched,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Writers
+# ---------------------------------------------------------------------------
+
+
+def write_csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
+    """Return UTF-8 CSV with a BOM, so Excel reads accents correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else neutralise(v) for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def write_xlsx(header: list[str], rows: Iterable[list[Any]], *, title: str) -> bytes:
+    """Return an XLSX workbook with one sheet, header row frozen."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31] or "Sheet")
+    sheet.freeze_panes = "A2"
+    sheet.append(header)
+    for row in rows:
+        sheet.append([neutralise(v) for v in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def write_json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def filename(assessment: Assessment, kind: str, fmt: str) -> str:
+    """Return an ASCII download name such as `q3-maturity-results.csv`."""
+    stem = slugify(assessment.title) or f"assessment-{assessment.pk}"
+    return f"{stem}-{kind}.{fmt}"
+
+
+def export_answers(assessment: Assessment, fmt: str) -> bytes:
+    """Return the raw answers in CSV or XLSX."""
+    rows = answer_rows(assessment)
+    if fmt == "csv":
+        return write_csv(ANSWER_HEADER, rows)
+    if fmt == "xlsx":
+        return write_xlsx(ANSWER_HEADER, rows, title="Answers")
+    raise ValueError(f"Raw answers export as csv or xlsx, not {fmt!r}.")
+
+
+def export_results(
+    results: AssessmentResults, fmt: str, comparison: Comparison | None = None
+) -> bytes:
+    """Return the aggregates in CSV, XLSX or JSON."""
+    if fmt == "json":
+        return write_json(results_json(results, comparison))
+    header, rows = result_rows(results, comparison)
+    if fmt == "csv":
+        return write_csv(header, rows)
+    if fmt == "xlsx":
+        return write_xlsx(header, rows, title="Results")
+    raise ValueError(f"Results export as csv, xlsx or json, not {fmt!r}.")

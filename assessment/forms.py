@@ -1,0 +1,240 @@
+"""Forms of the owners' side: assessment settings, scope, routing, invitations."""
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils import timezone
+
+from .models import Assessment, Capability, FrameworkVersion, Level, Persona
+
+MAX_UPLOAD_BYTES = 1_000_000
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _helper() -> FormHelper:
+    """Render fields only: templates own the <form> tag and buttons."""
+    helper = FormHelper()
+    helper.form_tag = False
+    return helper
+
+
+class AssessmentForm(forms.Form):
+    """Title, scope label, personas, anonymity threshold and dates."""
+
+    title = forms.CharField(max_length=150)
+    scope_label = forms.CharField(
+        label="Business unit or scope",
+        max_length=120,
+        required=False,
+        help_text='For example "Platform BU" or "All of Acme".',
+    )
+    framework = forms.ModelChoiceField(
+        label="Framework version",
+        queryset=FrameworkVersion.objects.all(),
+        empty_label=None,
+        help_text="Fixed once the assessment is created.",
+    )
+    personas = forms.ModelMultipleChoiceField(
+        label="Personas invited",
+        queryset=Persona.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Invite at least one persona."},
+    )
+    anonymity_threshold = forms.IntegerField(
+        label="Anonymity threshold (k)",
+        min_value=1,
+        max_value=50,
+        initial=3,
+        help_text="No breakdown is shown for a group with fewer respondents.",
+    )
+    opens_on = forms.DateField(label="Opens on", required=False, widget=DateInput())
+    closes_on = forms.DateField(label="Closes on", required=False, widget=DateInput())
+
+    def __init__(self, *args, framework: FrameworkVersion, editing: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.fields["personas"].queryset = framework.personas.all()
+        if editing:
+            del self.fields["framework"]
+        else:
+            self.fields["framework"].initial = framework.pk
+            self.fields["personas"].initial = list(framework.personas.all())
+
+    def clean(self):
+        data = super().clean()
+        opens_on, closes_on = data.get("opens_on"), data.get("closes_on")
+        if opens_on and closes_on and closes_on < opens_on:
+            self.add_error("closes_on", "The closing date must not be before opening.")
+        return data
+
+
+class ClosingDateForm(forms.Form):
+    """The optional new closing date asked for when reopening."""
+
+    closes_on = forms.DateField(
+        label="New closing date",
+        required=False,
+        widget=DateInput(),
+        help_text="Leave empty to keep the current one.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def clean_closes_on(self):
+        closes_on = self.cleaned_data["closes_on"]
+        if closes_on and closes_on < timezone.localdate():
+            raise forms.ValidationError("Choose today or a later date.")
+        return closes_on
+
+
+class ScopeForm(forms.Form):
+    """One "in scope" checkbox and one target level per capability.
+
+    Field names are `in_<id>` and `target_<id>`; `rows` pairs them with the
+    capability so templates can group them by domain.
+    """
+
+    def __init__(
+        self,
+        *args,
+        capabilities: list[Capability],
+        targets: dict[int, int] | None = None,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.capabilities = capabilities
+        scoped = (
+            targets if targets is not None else {c.pk: Level.WALK for c in capabilities}
+        )
+        for c in capabilities:
+            self.fields[f"in_{c.pk}"] = forms.BooleanField(
+                label=f"{c.name} in scope", required=False, initial=c.pk in scoped
+            )
+            self.fields[f"target_{c.pk}"] = forms.TypedChoiceField(
+                label=f"Target level for {c.name}",
+                choices=Level.choices,
+                coerce=int,
+                initial=scoped.get(c.pk, Level.WALK),
+            )
+
+    @property
+    def rows(self) -> list[tuple[Capability, forms.BoundField, forms.BoundField]]:
+        return [
+            (c, self[f"in_{c.pk}"], self[f"target_{c.pk}"]) for c in self.capabilities
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not self.targets():
+            raise forms.ValidationError("Keep at least one capability in scope.")
+        return data
+
+    def targets(self) -> dict[int, int]:
+        """Return capability id -> target level for the capabilities ticked."""
+        data = self.cleaned_data
+        return {
+            c.pk: data[f"target_{c.pk}"]
+            for c in self.capabilities
+            if data.get(f"in_{c.pk}") and f"target_{c.pk}" in data
+        }
+
+
+class RoutingForm(forms.Form):
+    """Which personas are asked about each scoped capability (a grid)."""
+
+    def __init__(self, *args, scoped: list, personas: list[Persona], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scoped = scoped
+        self.personas = personas
+        choices = [(p.pk, p.name) for p in personas]
+        for item in scoped:
+            self.fields[f"route_{item.pk}"] = forms.TypedMultipleChoiceField(
+                label=f"Personas asked about {item.capability.name}",
+                choices=choices,
+                coerce=int,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                initial=[p.pk for p in item.personas.all()],
+            )
+
+    @property
+    def rows(self) -> list[tuple[object, list[tuple[Persona, bool, str]]]]:
+        """Return, per scoped capability, each persona with its checkbox state."""
+        rows = []
+        for item in self.scoped:
+            bound = self[f"route_{item.pk}"]
+            chosen = {str(v) for v in (bound.value() or [])}
+            rows.append(
+                (
+                    item,
+                    [(p, str(p.pk) in chosen, bound.html_name) for p in self.personas],
+                )
+            )
+        return rows
+
+    def routes(self) -> dict[int, set[int]]:
+        return {
+            item.pk: set(self.cleaned_data[f"route_{item.pk}"]) for item in self.scoped
+        }
+
+
+class InviteeImportForm(forms.Form):
+    """Pasted `email, persona[, business unit]` lines or the same as a CSV file."""
+
+    lines = forms.CharField(
+        label="Participants, one per line",
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 8,
+                "placeholder": "ana@example.com, Finance, Retail BU\n"
+                "li@example.com, engineering",
+                "spellcheck": "false",
+            }
+        ),
+        help_text="email, persona[, business unit]. The persona may be its name "
+        "or its short name (finops-practitioner, engineering, finance…).",
+    )
+    csv_file = forms.FileField(
+        label="…or upload a CSV file with the same columns",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,text/plain"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def clean_csv_file(self):
+        upload = self.cleaned_data.get("csv_file")
+        if upload and upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("The file is larger than 1 MB.")
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        if (
+            not self.errors
+            and not data.get("lines", "").strip()
+            and not data.get("csv_file")
+        ):
+            raise forms.ValidationError("Paste some lines or choose a CSV file.")
+        return data
+
+
+class OpenLinkForm(forms.Form):
+    persona = forms.ModelChoiceField(
+        label="Persona", queryset=Persona.objects.none(), empty_label=None
+    )
+
+    def __init__(self, *args, assessment: Assessment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.fields["persona"].queryset = assessment.personas.all()

@@ -1,0 +1,145 @@
+"""Results of an assessment: the dashboard, the scoring method and downloads.
+
+Owners and viewers see the dashboard and the aggregate exports; comments
+reach viewers only once the owner publishes them (never with a name), and raw
+answers are for owners only.
+"""
+
+import hashlib
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from . import charts, exports
+from .access import get_assessment_for_user
+from .models import Answer, Assessment, Level, Membership
+from .participation import participation_summary
+from .scoring import (
+    CONTESTED_AT,
+    AssessmentResults,
+    assessment_results,
+    previous_comparison,
+)
+
+ANSWER_FORMATS = ("csv", "xlsx")
+RESULT_FORMATS = ("csv", "xlsx", "json")
+TOP_PRIORITIES = 5
+CHART_CACHE_SECONDS = 24 * 3600
+
+
+def _may_read_comments(assessment: Assessment, role: str) -> bool:
+    return role == Membership.Role.OWNER or assessment.comments_published
+
+
+@login_required
+def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show every figure of an assessment, with charts and the previous round."""
+    assessment, role = get_assessment_for_user(request, pk)
+    results = assessment_results(
+        assessment, include_comments=_may_read_comments(assessment, role)
+    )
+    comparison = previous_comparison(results)
+    by_domain, by_capability = {}, {}
+    if comparison is not None:
+        by_domain = {d.label: d for d in comparison.domains}
+        by_capability = {d.label: d for d in comparison.capabilities}
+    domains = [
+        (
+            domain,
+            by_domain.get(domain.domain.name),
+            [(c, by_capability.get(c.capability.name)) for c in domain.capabilities],
+        )
+        for domain in results.domains
+    ]
+    ctx = {
+        "assessment": assessment,
+        "organisation": assessment.organisation,
+        "is_owner": role == Membership.Role.OWNER,
+        "results": results,
+        "comparison": comparison,
+        "participation": participation_summary(assessment=assessment),
+        "top_priorities": results.priorities[:TOP_PRIORITIES],
+        "domains": domains,
+        "answer_values": Answer.Value.choices,
+        "charts": _charts(results) if results.respondents else None,
+        "persona_table": _persona_table(results),
+    }
+    return render(request, "assessment/results/dashboard.html", ctx)
+
+
+def _persona_table(results: AssessmentResults) -> list[dict]:
+    """Lay persona scores out as rows of the persona columns (blank under k)."""
+    table = []
+    for cap in results.capabilities:
+        scores = {ps.persona.pk: ps.score for ps in cap.persona_scores}
+        table.append(
+            {
+                "capability": cap.capability,
+                "scores": [scores.get(p.pk) for p in results.persona_columns],
+                "hidden": cap.hidden_personas,
+            }
+        )
+    return table
+
+
+def _charts(results: AssessmentResults) -> dict[str, str]:
+    """Return the dashboard's SVG charts, cached by the figures they draw.
+
+    Drawing takes most of the page's time; the key changes whenever a drawn
+    figure does, so a cached chart is never stale.
+    """
+    drawn = (
+        results.k,
+        [(d.domain.name, d.score, d.target) for d in results.domains],
+        [
+            (c.capability.name, [(p.persona.name, p.score) for p in c.persona_scores])
+            for c in results.capabilities
+        ],
+    )
+    key = "results-charts:" + hashlib.sha256(repr(drawn).encode()).hexdigest()
+    svgs = cache.get(key)
+    if svgs is None:
+        svgs = {
+            "radar": charts.radar_svg(results),
+            "heatmap": charts.heatmap_svg(results),
+        }
+        cache.set(key, svgs, CHART_CACHE_SECONDS)
+    return svgs
+
+
+def method(request: HttpRequest) -> HttpResponse:
+    """Explain how every figure on the results pages is computed."""
+    ctx = {"levels": Level.choices, "contested_at": float(CONTESTED_AT)}
+    return render(request, "assessment/results/method.html", ctx)
+
+
+def _download(content: bytes, fmt: str, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=exports.FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+def export_results(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """Download the aggregates (owners and viewers)."""
+    if fmt not in RESULT_FORMATS:
+        raise Http404("Results export as CSV, XLSX or JSON.")
+    assessment, _role = get_assessment_for_user(request, pk)
+    results = assessment_results(assessment)
+    content = exports.export_results(results, fmt, previous_comparison(results))
+    return _download(content, fmt, exports.filename(assessment, "results", fmt))
+
+
+@login_required
+def export_answers(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """Download every submitted answer under a pseudonym (owners only)."""
+    if fmt not in ANSWER_FORMATS:
+        raise Http404("Raw answers export as CSV or XLSX.")
+    assessment, role = get_assessment_for_user(request, pk)
+    if role != Membership.Role.OWNER:
+        raise PermissionDenied("Viewers see aggregates only.")
+    content = exports.export_answers(assessment, fmt)
+    return _download(content, fmt, exports.filename(assessment, "answers", fmt))

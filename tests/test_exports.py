@@ -1,0 +1,150 @@
+"""Exports: CSV with BOM, XLSX and JSON, formula injection and the command."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from openpyxl import load_workbook
+
+from assessment import exports
+from assessment.scoring import assessment_results
+
+from .results_helpers import AL, DI, hand_example, respond, scoped_assessment
+
+
+@pytest.fixture
+def assessment(organisation, framework):
+    return hand_example(organisation, framework)
+
+
+def _csv(content: bytes) -> list[list[str]]:
+    assert content.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def _xlsx(content: bytes) -> list[tuple]:
+    sheet = load_workbook(io.BytesIO(content)).active
+    return list(sheet.iter_rows(values_only=True))
+
+
+@pytest.mark.parametrize(
+    "text", ["=HYPERLINK(1)", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+)
+def test_neutralise_prefixes_formula_starts(text):
+    assert exports.neutralise(text) == "'" + text
+    assert exports.neutralise("Plain text") == "Plain text"
+    assert exports.neutralise(-1.5) == -1.5  # numbers stay numbers
+
+
+def test_raw_answers_csv_has_one_row_per_submitted_answer(assessment):
+    rows = _csv(exports.export_answers(assessment, "csv"))
+    assert rows[0] == exports.ANSWER_HEADER
+    # Six submitted respondents: 4+4+4+4+4+3 answers; the draft is left out.
+    assert len(rows) == 1 + 23
+    comment = next(r for r in rows[1:] if r[8])
+    assert comment[8] == "Le coût partagé est réparti à la main, dit Zoë."
+    assert (comment[2], comment[5], comment[6], comment[7]) == (
+        "Finance",
+        "Allocation",
+        "Run",
+        "3",
+    )
+    assert all(r[1].startswith("R") for r in rows[1:])
+    assert not any("@" in cell for row in rows for cell in row)  # no emails
+
+
+def test_raw_answers_neutralise_formulas_in_csv_and_xlsx(organisation, framework):
+    assessment = scoped_assessment(organisation, framework, [DI], {DI: 2})
+    respond(assessment, "engineering", {DI: 1}, comments={DI: "=cmd|' /C calc'!A0"})
+    csv_rows = _csv(exports.export_answers(assessment, "csv"))
+    assert csv_rows[1][8] == "'=cmd|' /C calc'!A0"
+    xlsx_rows = _xlsx(exports.export_answers(assessment, "xlsx"))
+    assert xlsx_rows[1][8] == "'=cmd|' /C calc'!A0"
+    assert xlsx_rows[1][7] == 1  # the score stays a number
+
+
+def test_raw_answers_xlsx_keeps_non_ascii(assessment):
+    rows = _xlsx(exports.export_answers(assessment, "xlsx"))
+    assert rows[0] == tuple(exports.ANSWER_HEADER)
+    assert "Le coût partagé est réparti à la main, dit Zoë." in [r[8] for r in rows]
+
+
+def test_results_csv_and_xlsx_carry_full_precision(assessment):
+    results = assessment_results(assessment)
+    csv_rows = _csv(exports.export_results(results, "csv"))
+    xlsx_rows = _xlsx(exports.export_results(results, "xlsx"))
+    header = csv_rows[0]
+    assert header[:4] == ["Row", "Domain", "Capability", "Score"]
+    assert "Persona: FinOps Practitioner" in header
+    assert "Persona: Finance" not in header  # below k everywhere
+    allocation = next(r for r in csv_rows if r[2] == "Allocation")
+    assert float(allocation[3]) == pytest.approx(14 / 9, abs=1e-12)
+    assert next(r for r in xlsx_rows if r[2] == "Allocation")[3] == pytest.approx(
+        14 / 9, abs=1e-12
+    )
+    kinds = [r[0] for r in csv_rows[1:]]
+    assert kinds == ["capability"] * 4 + ["domain"] * 2 + ["overall"]
+    assert float(csv_rows[-1][3]) == pytest.approx(233 / 144)
+
+
+def test_results_json_matches_the_scoring_engine(assessment):
+    results = assessment_results(assessment)
+    data = json.loads(exports.export_results(results, "json"))
+    assert data["overall"]["score"] == results.overall
+    assert data["respondents"] == 6
+    di = data["capabilities"][0]
+    assert di["slug"] == DI and di["contested"] is True
+    assert di["disagreement"] == 1.5
+    assert data["priorities"] == [AL, "forecasting", DI]
+    assert data["personas"]["folded_respondents"] == 1
+    assert "comments" not in data  # aggregates never carry comments
+
+
+def test_export_command_writes_each_format(assessment, tmp_path):
+    for fmt in ("json", "csv", "xlsx"):
+        path = tmp_path / f"out.{fmt}"
+        call_command(
+            "export_results",
+            str(assessment.pk),
+            "--format",
+            fmt,
+            "-o",
+            str(path),
+            stderr=io.StringIO(),
+        )
+        assert path.stat().st_size > 0
+    data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert data["assessment"]["title"] == assessment.title
+    answers = tmp_path / "answers.csv"
+    call_command(
+        "export_results",
+        str(assessment.pk),
+        "--format",
+        "csv",
+        "--answers",
+        "-o",
+        str(answers),
+        stderr=io.StringIO(),
+    )
+    assert "Zoë" in answers.read_text(encoding="utf-8-sig")
+
+
+def test_export_command_explains_bad_input(assessment, tmp_path):
+    with pytest.raises(CommandError, match="No assessment with id 999999"):
+        call_command("export_results", "999999", "-o", str(tmp_path / "x.json"))
+    with pytest.raises(CommandError, match="csv or xlsx"):
+        call_command(
+            "export_results",
+            str(assessment.pk),
+            "--answers",
+            "--format",
+            "json",
+            "-o",
+            str(tmp_path / "x.json"),
+        )
+    with pytest.raises(CommandError, match="Cannot write"):
+        call_command(
+            "export_results", str(assessment.pk), "-o", str(tmp_path / "no/x.json")
+        )

@@ -1,0 +1,129 @@
+"""Parsing pasted lines / CSV into invitees, and merging them into the list."""
+
+import pytest
+
+from assessment.invitations import (
+    decode_upload,
+    invitations_import,
+    parse_invitees,
+)
+from tests.owner_factories import assessment, invite, respond  # noqa: F401
+
+
+@pytest.fixture
+def personas(framework):
+    return list(framework.personas.all())
+
+
+def test_it_reads_email_persona_and_business_unit(personas):
+    parsed = parse_invitees(
+        "Ana@Example.com, Finance, Retail BU\nli@example.com,engineering",
+        personas=personas,
+    )
+    assert parsed.errors == []
+    first, second = parsed.invitees
+    assert (first.email, first.persona.slug, first.business_unit) == (
+        "ana@example.com",
+        "finance",
+        "Retail BU",
+    )
+    assert (second.email, second.persona.slug, second.business_unit) == (
+        "li@example.com",
+        "engineering",
+        "",
+    )
+
+
+def test_it_matches_personas_by_slug_or_name_ignoring_case(personas):
+    parsed = parse_invitees(
+        "a@x.io, FINOPS-PRACTITIONER\nb@x.io, finops practitioner\n"
+        "c@x.io, leadership\nd@x.io, Leadership (executives)",
+        personas=personas,
+    )
+    assert parsed.errors == []
+    assert [i.persona.slug for i in parsed.invitees] == [
+        "finops-practitioner",
+        "finops-practitioner",
+        "leadership",
+        "leadership",
+    ]
+
+
+def test_it_reports_bad_lines_with_their_numbers_and_keeps_good_ones(personas):
+    text = (
+        "email,persona,business unit\n"  # header, skipped
+        "ok@example.com, Finance\n"
+        "not-an-email, Finance\n"
+        "\n"
+        "who@example.com, Astronaut\n"
+        "lonely@example.com\n"
+        "x@example.com, finance, BU, extra\n"
+        "fine@example.com, product, Platform BU\n"
+    )
+    parsed = parse_invitees(text, personas=personas)
+    assert [(e.line, e.text) for e in parsed.errors] == [
+        (3, "not-an-email, Finance"),
+        (5, "who@example.com, Astronaut"),
+        (6, "lonely@example.com"),
+        (7, "x@example.com, finance, BU, extra"),
+    ]
+    assert "not a valid email" in parsed.errors[0].message
+    assert "Unknown persona “Astronaut”" in parsed.errors[1].message
+    assert "Finance" in parsed.errors[1].message  # lists the valid personas
+    assert [i.email for i in parsed.invitees] == [
+        "ok@example.com",
+        "fine@example.com",
+    ]
+
+
+def test_it_merges_an_address_given_twice_into_its_first_line(personas):
+    parsed = parse_invitees(
+        "a@x.io, finance\nb@x.io, product\nA@X.IO, engineering", personas=personas
+    )
+    assert [i.email for i in parsed.invitees] == ["a@x.io", "b@x.io"]
+    assert parsed.invitees[0].persona.slug == "finance"
+    assert parsed.merged == [3]
+
+
+def test_it_reads_semicolons_tabs_and_quoted_fields(personas):
+    parsed = parse_invitees(
+        'a@x.io;finance;"Retail; EU"\nb@x.io;product', personas=personas
+    )
+    assert parsed.errors == []
+    assert parsed.invitees[0].business_unit == "Retail; EU"
+    parsed = parse_invitees("a@x.io\tfinance\tOps\n", personas=personas)
+    assert parsed.invitees[0].business_unit == "Ops"
+
+
+def test_it_refuses_personas_the_assessment_does_not_invite(framework):
+    only_finance = list(framework.personas.filter(slug="finance"))
+    parsed = parse_invitees("a@x.io, engineering", personas=only_finance)
+    assert parsed.invitees == []
+    assert parsed.errors[0].line == 1
+
+
+def test_it_decodes_excel_csv_files():
+    assert decode_upload("\ufeffa@x.io,finance".encode()) == "a@x.io,finance"
+    assert decode_upload("zoé@x.io,finance".encode("cp1252")) == "zoé@x.io,finance"
+
+
+def test_importing_merges_addresses_already_invited(assessment, personas):  # noqa: F811
+    invite(assessment, "old@x.io", "finance")
+    started, _ = invite(assessment, "started@x.io", "finance")
+    respond(started, submitted=False)
+    parsed = parse_invitees(
+        "old@x.io, product, New BU\nstarted@x.io, product\nnew@x.io, finance",
+        personas=personas,
+    )
+    result = invitations_import(assessment=assessment, invitees=parsed.invitees)
+    assert (result.added, result.updated, result.unchanged) == (1, 1, 1)
+    emails = assessment.invitations.values_list("email", "persona__slug")
+    assert sorted(emails) == [
+        ("new@x.io", "finance"),
+        ("old@x.io", "product"),
+        # Started participants keep the persona their answers were routed by.
+        ("started@x.io", "finance"),
+    ]
+    again = invitations_import(assessment=assessment, invitees=parsed.invitees)
+    assert again.added == 0
+    assert assessment.invitations.count() == 3

@@ -1,0 +1,142 @@
+"""The permission matrix: owner / viewer / other organisation / anonymous.
+
+Every view that takes an object id has a row in ROWS. To cover a new view, add
+a row: the URL name, how to build its arguments from the `world` objects, the
+method, whether it changes anything (viewers get a 403) and what an owner
+gets. A member of another organisation always gets a 404 (existence is not
+revealed) and an anonymous visitor is sent to the login page.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.core import mail
+from django.forms.models import model_to_dict
+from django.urls import reverse
+
+from assessment.invitations import open_link_create
+from assessment.models import Assessment, Invitation, OpenLink, ScopedCapability
+from tests.owner_factories import invite, make_assessment
+
+
+@dataclass(frozen=True)
+class Row:
+    url_name: str
+    args: Callable[[dict], list]
+    method: str = "get"
+    write: bool = False
+    owner_status: int = 200
+    data: Callable[[dict], dict] | None = None
+
+
+def _a(w: dict) -> list:
+    return [w["assessment"].pk]
+
+
+def _inv(w: dict) -> list:
+    return [w["assessment"].pk, w["invitation"].pk]
+
+
+def _link(w: dict) -> list:
+    return [w["assessment"].pk, w["open_link"].pk]
+
+
+ROWS = [
+    Row("assessment:list", lambda w: [w["assessment"].organisation.slug]),
+    Row("assessment:create", lambda w: [w["assessment"].organisation.slug], write=True),
+    Row("assessment:detail", _a),
+    Row("assessment:edit", _a, write=True),
+    Row("assessment:edit", _a, "post", write=True),
+    Row("assessment:scope", _a, write=True),
+    Row("assessment:scope", _a, "post", write=True),
+    Row("assessment:routing", _a, write=True),
+    Row("assessment:routing", _a, "post", write=True, owner_status=302),
+    Row("assessment:open", _a, "post", write=True, owner_status=302),
+    Row("assessment:close", _a, write=True),
+    Row("assessment:close", _a, "post", write=True, owner_status=302),
+    Row("assessment:reopen", _a, write=True),
+    Row("assessment:reopen", _a, "post", write=True),
+    Row("assessment:duplicate", _a, "post", write=True, owner_status=302),
+    Row("assessment:invitations", _a, write=True),
+    Row(
+        "assessment:invitations",
+        _a,
+        "post",
+        write=True,
+        owner_status=302,
+        data=lambda w: {"lines": "new@x.io, finance"},
+    ),
+    Row("assessment:invitations_send", _a, "post", write=True, owner_status=302),
+    Row("assessment:remind", _a, "post", write=True, owner_status=302),
+    Row("assessment:invitation_resend", _inv, "post", write=True, owner_status=302),
+    Row("assessment:invitation_delete", _inv, "post", write=True, owner_status=302),
+    Row(
+        "assessment:open_link_create",
+        _a,
+        "post",
+        write=True,
+        data=lambda w: {"persona": w["invitation"].persona_id},
+    ),
+    Row("assessment:open_link_deactivate", _link, "post", write=True, owner_status=302),
+]
+IDS = [f"{r.method}-{r.url_name.split(':')[1]}" for r in ROWS]
+
+
+@pytest.fixture
+def world(organisation, framework) -> dict:
+    """An open assessment of `organisation` with an invitee and an open link."""
+    assessment = make_assessment(organisation, framework, status=Assessment.Status.OPEN)
+    invitation, _ = invite(assessment, "ana@x.io", "finance")
+    link, _ = open_link_create(assessment=assessment, persona=invitation.persona)
+    return {"assessment": assessment, "invitation": invitation, "open_link": link}
+
+
+def _request(client, row: Row, world: dict):
+    url = reverse(row.url_name, args=row.args(world))
+    data = row.data(world) if row.data else {}
+    return getattr(client, row.method)(url, data)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_an_owner_may_see_and_change(client, owner, world, row):
+    client.force_login(owner)
+    assert _request(client, row, world).status_code == row.owner_status
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_a_viewer_may_see_but_not_change(client, viewer, world, row):
+    client.force_login(viewer)
+    expected = 403 if row.write else 200
+    assert _request(client, row, world).status_code == expected
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_another_organisations_member_gets_not_found(client, outsider, world, row):
+    client.force_login(outsider)
+    assert _request(client, row, world).status_code == 404
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_an_anonymous_visitor_is_sent_to_log_in(client, world, row):
+    response = _request(client, row, world)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def _snapshot() -> list:
+    """Return every row an owner's action could change."""
+    return [
+        [model_to_dict(obj) for obj in model.objects.order_by("pk")]
+        for model in (Assessment, ScopedCapability, Invitation, OpenLink)
+    ] + [list(ScopedCapability.personas.through.objects.values_list())]
+
+
+def test_a_viewer_cannot_change_anything(client, viewer, world):
+    client.force_login(viewer)
+    before = _snapshot()
+    for row in ROWS:
+        if row.write:
+            _request(client, row, world)
+    assert _snapshot() == before
+    assert mail.outbox == []

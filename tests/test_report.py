@@ -1,0 +1,227 @@
+"""The PDF report's content, its URL fetcher and its rendering."""
+
+import io
+from pathlib import Path
+
+import pypdf
+import pytest
+from django.conf import settings
+from django.utils.html import escape
+
+from assessment import reports
+from assessment.lifecycle import assessment_create
+from assessment.models import Capability, NextStep
+from assessment.reports import (
+    ReportOptions,
+    StaticOnlyURLFetcher,
+    URLRefused,
+    render_pdf,
+    report_context,
+    report_filename,
+    report_html,
+)
+from assessment.scoring import assessment_results
+from tests.results_helpers import AL, BU, DI, FC, hand_example, respond
+
+HOSTILE = (
+    '<img src="http://evil.example/pixel.png">'
+    '<link rel="stylesheet" href="file:///etc/passwd"><b>bold</b>'
+)
+
+
+@pytest.fixture
+def assessment(organisation, framework):
+    return hand_example(organisation, framework)
+
+
+def pdf_text(pdf: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_the_html_shows_the_overall_level_and_domain_scores(assessment):
+    results = assessment_results(assessment)
+    html = report_html(assessment, ReportOptions())
+    assert f"{results.overall:.1f} / 3" in html
+    assert results.overall_level_name in html
+    for domain in results.domains:
+        assert escape(domain.domain.name) in html
+        assert f"{domain.score:.1f}" in html
+    assert "Acme Énergie" in html
+
+
+def test_the_summary_is_written_from_the_figures(assessment):
+    results = assessment_results(assessment)
+    ctx = report_context(assessment, ReportOptions())
+    summary = " ".join(ctx["summary"])
+    assert "6 people answered" in summary
+    assert f"is {results.overall_level_name} ({results.overall:.1f}" in summary
+    top = results.priorities[0]
+    assert f"{top.capability.name} (gap {top.gap:.1f})" in summary
+    assert "lorem" not in summary.lower()
+
+
+def test_next_steps_start_at_the_current_level_of_each_priority(assessment):
+    ctx = report_context(assessment, ReportOptions())
+    plans = {p.result.capability.slug: p for p in ctx["plans"]}
+    allocation = plans[AL]  # score 1.5 (Walk), target Run
+    assert [level for level, _ in allocation.stages] == [2]
+    expected = list(
+        NextStep.objects.filter(
+            capability__slug=AL, capability__version=assessment.framework, from_level=2
+        )
+    )
+    assert expected
+    assert allocation.stages[0][1] == expected
+    html = report_html(assessment, ReportOptions())
+    assert expected[0].owner.name in html
+    # Budgeting (2.0 against a Crawl target) is sustained, not planned.
+    assert BU not in plans
+    assert BU in {c.capability.slug for c in ctx["sustain"]}
+
+
+def test_personas_under_the_threshold_are_not_counted_in_participation(assessment):
+    ctx = report_context(assessment, ReportOptions())
+    rows = {row["persona"].slug: row for row in ctx["participation_rows"]}
+    # Finance has one submitted response, under the threshold of 2.
+    assert rows["finance"]["submitted"] is None
+    assert rows["finops-practitioner"]["submitted"] == 3
+
+
+def test_comments_appear_escaped_only_when_asked_and_published(assessment):
+    respond(assessment, "finance", {AL: 2}, comments={AL: HOSTILE})
+    with_comments = ReportOptions(include_comments=True)
+    assert "Appendix" not in report_html(assessment, with_comments)
+    assessment.comments_published = True
+    html = report_html(assessment, with_comments)
+    assert "Appendix: participants" in html
+    assert "&lt;img src=&quot;http://evil.example/pixel.png&quot;&gt;" in html
+    assert "<img src=\"http://evil" not in html
+    assert "<b>bold</b>" not in html
+    assert "Le coût partagé est réparti à la main" in html
+    assert "Appendix" not in report_html(assessment, ReportOptions())
+
+
+def test_a_hostile_comment_fetches_nothing_and_prints_as_text(
+    assessment, monkeypatch
+):
+    respond(assessment, "finance", {AL: 2}, comments={AL: HOSTILE})
+    assessment.comments_published = True
+    fetched: list[str] = []
+    original = StaticOnlyURLFetcher.fetch
+
+    def recording_fetch(self, url, headers=None):
+        fetched.append(url)
+        return original(self, url, headers)
+
+    monkeypatch.setattr(StaticOnlyURLFetcher, "fetch", recording_fetch)
+    pdf = render_pdf(assessment, ReportOptions(include_comments=True))
+    assert fetched, "the stylesheet and fonts load through the fetcher"
+    assert all(url.startswith(("file://", "data:")) for url in fetched)
+    assert not [url for url in fetched if "evil" in url or "passwd" in url]
+    assert "evil.example/pixel.png" in pdf_text(pdf)
+
+
+def test_the_pdf_text_holds_the_level_and_domain_scores(assessment):
+    results = assessment_results(assessment)
+    pdf = render_pdf(assessment, ReportOptions())
+    assert pdf.startswith(b"%PDF")
+    text = pdf_text(pdf)
+    assert results.overall_level_name in text
+    assert f"{results.overall:.1f} / 3" in text
+    for domain in results.domains:
+        assert domain.domain.name in text
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert reader.metadata.author == "Acme Énergie"
+    assert "Q3 maturity" in reader.metadata.title
+    # Nested lists in the outline hold second-level bookmarks.
+    top_level = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert top_level[:3] == ["Cover", "Executive summary", "Domain overview"]
+    assert "Recommended next steps" in top_level
+    assert "Methodology" in top_level
+    assert round(float(reader.pages[0].mediabox.width)) == 595  # A4
+
+
+def test_us_letter_is_offered(assessment):
+    pdf = render_pdf(assessment, ReportOptions(paper="letter"))
+    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[1]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (
+        612,
+        792,
+    )
+
+
+def test_an_assessment_without_answers_still_reports(organisation, framework):
+    empty = assessment_create(
+        organisation=organisation, framework=framework, title="Empty round"
+    )
+    html = report_html(empty, ReportOptions())
+    assert "No submitted answer can be scored yet" in html
+    assert "Next steps appear once participants have submitted" in html
+
+
+def test_a_previous_round_adds_the_comparison(assessment, organisation, framework):
+    later = assessment_create(
+        organisation=organisation,
+        framework=framework,
+        title="Q4 maturity",
+        capabilities=list(
+            Capability.objects.filter(version=framework, slug__in=[DI, AL, FC, BU])
+        ),
+        previous=assessment,
+        anonymity_threshold=2,
+    )
+    respond(later, "finops-practitioner", {DI: 3, AL: 3, FC: 2, BU: 2})
+    respond(later, "finops-practitioner", {DI: 3, AL: 3, FC: 2, BU: 2})
+    html = report_html(later, ReportOptions())
+    assert "Change since the previous round" in html
+    assert "Compared with “Q3 maturity”" in html
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/x.css",
+        "https://example.com/font.ttf",
+        "ftp://example.com/x",
+        "file:///etc/passwd",
+        "file://otherhost/static/report/report.css",
+    ],
+)
+def test_the_fetcher_refuses_anything_but_static_files(url):
+    with pytest.raises(URLRefused):
+        StaticOnlyURLFetcher().fetch(url)
+
+
+def test_the_fetcher_refuses_a_path_escaping_the_static_folder():
+    static = Path(settings.STATICFILES_DIRS[0]).resolve()
+    escaping = f"file://{static}/report/../../manage.py"
+    assert (static / "report" / ".." / ".." / "manage.py").resolve().is_file()
+    with pytest.raises(URLRefused):
+        StaticOnlyURLFetcher().fetch(escaping)
+
+
+def test_the_fetcher_serves_static_files_and_data_uris():
+    static = Path(settings.STATICFILES_DIRS[0]).resolve()
+    css = StaticOnlyURLFetcher().fetch(f"file://{static}/report/report.css")
+    assert css.content_type == "text/css"
+    assert b"@font-face" in css.read()
+    data = StaticOnlyURLFetcher().fetch("data:text/plain;base64,aGVsbG8=")
+    assert data.read() == b"hello"
+
+
+def test_the_file_name_is_clean(assessment, organisation):
+    assessment.title = "2026 Q4"
+    assert report_filename(assessment) == "acme-energie-finops-maturity-2026-q4.pdf"
+    assessment.title = "FinOps review / H1"
+    assert report_filename(assessment) == "acme-energie-finops-review-h1.pdf"
+
+
+def test_charts_can_be_png_or_svg(assessment):
+    results = assessment_results(assessment)
+    deadline = reports.Deadline(30)
+    svg = reports.report_charts(results, deadline, chart_format="svg")
+    png = reports.report_charts(results, deadline, chart_format="png")
+    assert svg["radar"].startswith("data:image/svg+xml;base64,")
+    assert png["radar"].startswith("data:image/png;base64,")
+    assert set(svg["bars"]) == {d.domain.pk for d in results.domains}

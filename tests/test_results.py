@@ -1,0 +1,183 @@
+"""Results dashboard, scoring-method page and downloads: access and figures."""
+
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from assessment.models import Assessment
+
+from .results_helpers import AL, DI, hand_example, respond, scoped_assessment
+
+COMMENT = "Le coût partagé est réparti à la main, dit Zoë."
+
+
+@pytest.fixture
+def assessment(organisation, framework):
+    return hand_example(organisation, framework)
+
+
+def results_url(assessment):
+    return reverse("assessment:results", args=[assessment.pk])
+
+
+def test_owner_sees_scores_priorities_and_comments(client, owner, assessment):
+    client.force_login(owner)
+    response = client.get(results_url(assessment))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "1.6" in html  # overall 233/144, one decimal
+    assert "Top priorities" in html
+    assert "Contested" in html
+    assert COMMENT in html
+    assert "<svg" in html
+    assert "Raw answers (CSV)" in html
+    assert "1 group of fewer than 2" in html  # finance folded into "Other"
+
+
+def test_the_dashboard_and_the_json_agree(client, owner, assessment):
+    client.force_login(owner)
+    html = client.get(results_url(assessment)).content.decode()
+    url = reverse("assessment:export_results", args=[assessment.pk, "json"])
+    data = json.loads(client.get(url).content)
+    for cap in data["capabilities"]:
+        row = re.search(rf'id="cap-{cap["slug"]}".*?</tr>', html, re.S).group(0)
+        shown = re.search(r'text-end fw-semibold">([^<]+)<', row).group(1)
+        assert shown == f"{cap['score']:.1f}"
+
+
+def test_viewer_sees_aggregates_without_unpublished_comments(
+    client, viewer, assessment
+):
+    client.force_login(viewer)
+    html = client.get(results_url(assessment)).content.decode()
+    assert "Top priorities" in html
+    assert COMMENT not in html
+    assert "Raw answers" not in html
+
+
+def test_viewer_sees_published_comments_without_names(client, viewer, assessment):
+    Assessment.objects.filter(pk=assessment.pk).update(comments_published=True)
+    client.force_login(viewer)
+    html = client.get(results_url(assessment)).content.decode()
+    assert COMMENT in html
+    assert "R0" not in html  # no pseudonym, let alone a name
+
+
+def test_other_organisations_results_are_not_found(client, outsider, assessment):
+    client.force_login(outsider)
+    assert client.get(results_url(assessment)).status_code == 404
+    for name, fmt in [("export_results", "json"), ("export_answers", "csv")]:
+        url = reverse(f"assessment:{name}", args=[assessment.pk, fmt])
+        assert client.get(url).status_code == 404
+
+
+def test_anonymous_users_are_sent_to_log_in(client, assessment):
+    response = client.get(results_url(assessment))
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+def test_viewers_may_not_download_raw_answers(client, viewer, assessment):
+    client.force_login(viewer)
+    url = reverse("assessment:export_answers", args=[assessment.pk, "csv"])
+    assert client.get(url).status_code == 403
+    url = reverse("assessment:export_results", args=[assessment.pk, "xlsx"])
+    assert client.get(url).status_code == 200
+
+
+def test_downloads_have_type_and_filename(client, owner, assessment):
+    client.force_login(owner)
+    url = reverse("assessment:export_answers", args=[assessment.pk, "xlsx"])
+    response = client.get(url)
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert 'filename="q3-maturity-answers.xlsx"' in response["Content-Disposition"]
+    assert response.content.startswith(b"PK")
+    url = reverse("assessment:export_results", args=[assessment.pk, "csv"])
+    assert client.get(url).content.startswith(b"\xef\xbb\xbf")
+
+
+def test_unknown_download_format_is_not_found(client, owner, assessment):
+    client.force_login(owner)
+    for name in ("export_results", "export_answers"):
+        url = reverse(f"assessment:{name}", args=[assessment.pk, "exe"])
+        assert client.get(url).status_code == 404
+    url = reverse("assessment:export_answers", args=[assessment.pk, "json"])
+    assert client.get(url).status_code == 404
+
+
+def test_an_assessment_without_submissions_says_so(
+    client, owner, organisation, framework
+):
+    empty = scoped_assessment(organisation, framework, [DI], {DI: 2})
+    respond(empty, "engineering", {DI: 3}, submitted=False)
+    client.force_login(owner)
+    html = client.get(results_url(empty)).content.decode()
+    assert "No submitted responses yet" in html
+
+
+def test_it_shows_the_change_since_the_previous_round(
+    client, owner, organisation, framework
+):
+    before = scoped_assessment(organisation, framework, [DI, AL], {DI: 2, AL: 2})
+    respond(before, "finops-practitioner", {DI: 1, AL: 1})
+    after = scoped_assessment(
+        organisation,
+        framework,
+        [DI, AL],
+        {DI: 2, AL: 2},
+        previous=before,
+        title="Next round",
+    )
+    respond(after, "finops-practitioner", {DI: 3, AL: 1})
+    client.force_login(owner)
+    html = client.get(results_url(after)).content.decode()
+    assert "▲ +2.0" in html
+    assert "vs <a" in html and "Q3 maturity" in html
+
+
+def test_the_method_page_explains_the_rules(client):
+    html = client.get(reverse("assessment:method")).content.decode()
+    assert "How scores are computed" in html
+    assert "1.5 to under 2.5" in html
+    assert "contested" in html
+
+
+def _dashboard_queries(client, assessment) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(results_url(assessment)).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_dashboard_queries_do_not_grow_with_respondents(
+    client, owner, organisation, framework
+):
+    before = scoped_assessment(organisation, framework, [DI, AL], {DI: 2, AL: 2})
+    respond(before, "engineering", {DI: 1, AL: 1})
+    assessment = scoped_assessment(
+        organisation, framework, [DI, AL], {DI: 2, AL: 3}, previous=before
+    )
+    personas = ["finops-practitioner", "engineering", "finance", "operations"]
+    for i in range(10):
+        respond(
+            assessment, personas[i % 4], {DI: i % 4, AL: i % 3}, comments={DI: "ok"}
+        )
+    client.force_login(owner)
+    small = _dashboard_queries(client, assessment)
+    for i in range(190):
+        respond(
+            assessment,
+            personas[i % 4],
+            {DI: (i * 3) % 6 - 2, AL: i % 4},
+            business_unit=f"Unit {i % 9}",
+            comments={AL: f"note {i}"},
+        )
+    assert _dashboard_queries(client, assessment) == small
+    # Session + user, the assessment with the role, 5 for the results,
+    # 6 for the previous round and its comparison, 2 for participation, and
+    # the database cache of the charts: 6 when drawn, 1 when reused.
+    assert small == 22
+    assert _dashboard_queries(client, assessment) == 17

@@ -1,0 +1,324 @@
+"""Scoring engine: the hand-computed example, invariants and query counts."""
+
+from fractions import Fraction
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
+
+from assessment.models import Capability, Domain, Level, Persona
+from assessment.scoring import (
+    assessment_results,
+    breakdown,
+    capability_result,
+    counts_median,
+    level_label,
+    rank_priorities,
+    round_comparison,
+)
+
+from .results_helpers import AL, BU, DI, FC, hand_example, respond, scoped_assessment
+
+approx = pytest.approx
+
+
+@pytest.fixture
+def results(organisation, framework):
+    return assessment_results(
+        hand_example(organisation, framework), include_comments=True
+    )
+
+
+def by_slug(results):
+    return {c.capability.slug: c for c in results.capabilities}
+
+
+# --- The hand-computed example (see tests/results_helpers.hand_example) ------
+
+
+def test_it_scores_data_ingestion_as_worked_out_by_hand(results):
+    di = by_slug(results)[DI]
+    # Persona means: practitioners (3+2)/2, engineering (1+1)/2, finance 2.
+    assert di.score == approx((2.5 + 1 + 2) / 3)
+    assert di.level == Level.WALK
+    assert di.gap == approx(2 - 11 / 6)
+    assert di.respondent_mean == approx(9 / 5)
+    assert di.median == 2
+    assert di.counts == {0: 0, 1: 2, 2: 2, 3: 1, -1: 1, -2: 0}
+    assert (di.answered, di.scored) == (6, 5)
+    assert di.dont_know_rate == approx(1 / 6)
+    assert di.not_applicable_rate == 0
+    # Finance (one respondent) is below k=2: folded out of the breakdown.
+    assert [(p.persona.slug, p.score, p.n) for p in di.persona_scores] == [
+        ("finops-practitioner", 2.5, 2),
+        ("engineering", 1.0, 2),
+    ]
+    assert di.hidden_personas == 1
+    assert di.disagreement == 1.5
+    assert di.contested is True
+    assert di.priority == 3
+
+
+def test_it_scores_allocation_as_worked_out_by_hand(results):
+    al = by_slug(results)[AL]
+    assert al.score == approx(14 / 9)
+    assert al.level == Level.WALK
+    assert al.gap == approx(13 / 9)
+    assert al.respondent_mean == approx(8 / 5)
+    assert al.median == 2
+    assert al.counts == {0: 1, 1: 1, 2: 2, 3: 1, -1: 0, -2: 1}
+    assert al.not_applicable_rate == approx(1 / 6)
+    assert [p.persona.slug for p in al.persona_scores] == ["finops-practitioner"]
+    assert al.hidden_personas == 2
+    assert al.disagreement is None
+    assert al.contested is False
+    assert al.priority == 1
+
+
+def test_it_scores_forecasting_as_worked_out_by_hand(results):
+    fc = by_slug(results)[FC]
+    # Engineering answered only "Don't know": no persona score at all.
+    assert fc.score == approx(7 / 6)
+    assert fc.level == Level.CRAWL
+    assert fc.gap == approx(5 / 6)
+    assert fc.respondent_mean == approx(5 / 4)
+    assert fc.median == 1
+    assert fc.dont_know_rate == approx(2 / 6)
+    assert fc.hidden_personas == 1
+    assert fc.disagreement is None
+    assert fc.priority == 2
+
+
+def test_it_scores_budgeting_as_worked_out_by_hand(results):
+    bu = by_slug(results)[BU]
+    assert bu.score == approx(23 / 12)
+    assert bu.gap == approx(1 - 23 / 12)
+    assert bu.median == 2
+    assert bu.answered == 5
+    assert bu.disagreement == approx(5 / 6)
+    assert bu.contested is False
+    assert bu.priority is None
+
+
+def test_it_scores_domains_and_overall_as_worked_out_by_hand(results):
+    understand, quantify = results.domains
+    assert understand.domain.slug == "understand-usage-cost"
+    assert understand.score == approx(61 / 36)
+    assert understand.target == 2.5
+    assert quantify.score == approx(37 / 24)
+    assert quantify.target == 1.5
+    assert results.overall == approx(233 / 144)
+    assert results.overall_level == Level.WALK
+    assert [c.capability.slug for c in results.priorities] == [AL, FC, DI]
+    assert [c.capability.slug for c in results.contested] == [DI]
+
+
+def test_it_counts_only_submitted_respondents_and_folds_small_groups(results):
+    assert results.respondents == 6
+    assert [(g.label, g.n) for g in results.personas.groups] == [
+        ("FinOps Practitioner", 3),
+        ("Engineering", 2),
+    ]
+    assert (results.personas.folded_groups, results.personas.folded_respondents) == (
+        1,
+        1,
+    )
+    assert [(g.label, g.n) for g in results.business_units.groups] == [
+        ("Not given", 3),
+        ("Platform", 3),
+    ]
+
+
+def test_it_returns_comments_without_names_only_when_asked(
+    results, organisation, framework
+):
+    assert [(c.capability.slug, c.text) for c in results.comments] == [
+        (AL, "Le coût partagé est réparti à la main, dit Zoë.")
+    ]
+    plain = assessment_results(results.assessment)
+    assert plain.comments is None
+
+
+def test_it_gives_empty_results_before_any_submission(organisation, framework):
+    assessment = scoped_assessment(organisation, framework, [DI], {DI: 2})
+    results = assessment_results(assessment)
+    assert results.overall is None
+    assert results.respondents == 0
+    assert results.capabilities[0].score is None
+    assert results.capabilities[0].dont_know_rate is None
+    assert results.priorities == []
+
+
+# --- Query count does not grow with respondents ------------------------------
+
+
+def _queries(assessment) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assessment_results(assessment, include_comments=True)
+    return len(ctx.captured_queries)
+
+
+def test_it_uses_the_same_number_of_queries_for_10_and_200_respondents(
+    organisation, framework
+):
+    assessment = scoped_assessment(organisation, framework, [DI, AL], {DI: 2, AL: 2})
+    personas = ["finops-practitioner", "engineering", "finance"]
+    for i in range(10):
+        respond(assessment, personas[i % 3], {DI: i % 4, AL: (i * 7) % 6 - 2})
+    small = _queries(assessment)
+    for i in range(190):
+        respond(
+            assessment,
+            personas[i % 3],
+            {DI: i % 4, AL: (i * 5) % 6 - 2},
+            business_unit=f"BU {i % 7}",
+            comments={DI: f"note {i}"},
+        )
+    assert _queries(assessment) == small == 5
+
+
+# --- Properties ---------------------------------------------------------------
+
+VALUES = st.sampled_from([0, 1, 2, 3, -1, -2])
+COUNTS = st.dictionaries(VALUES, st.integers(0, 6))
+
+
+def _persona(i: int) -> Persona:
+    return Persona(pk=i + 1, slug=f"p{i}", name=f"P{i}", position=i)
+
+
+CAPABILITY = Capability(
+    pk=1, slug="c", name="C", foundational_rank=1, domain=Domain(pk=1, position=1)
+)
+TABLES = st.lists(COUNTS, min_size=1, max_size=5).map(
+    lambda tables: {_persona(i): t for i, t in enumerate(tables)}
+)
+
+
+def _score(tables, k=1):
+    return capability_result(CAPABILITY, 2, tables, k)
+
+
+@given(TABLES, st.integers(1, 4))
+def test_scores_stay_within_the_scale(tables, k):
+    result = _score(tables, k)
+    for value in (result.score, result.respondent_mean, result.median):
+        assert value is None or 0 <= value <= 3
+    assert result.disagreement is None or 0 <= result.disagreement <= 3
+
+
+@given(TABLES, st.integers(0, 4), st.sampled_from([-1, -2]))
+def test_dont_know_and_not_applicable_never_change_a_score(tables, index, unscored):
+    persona = list(tables)[index % len(tables)]
+    before = _score(tables)
+    more = dict(tables)
+    more[persona] = {**tables[persona]}
+    more[persona][unscored] = more[persona].get(unscored, 0) + 1
+    after = _score(more)
+    assert after.score == before.score
+    assert after.respondent_mean == before.respondent_mean
+    assert after.median == before.median
+
+
+@given(TABLES, st.integers(0, 4), st.integers(2, 5))
+def test_duplicating_one_personas_answers_keeps_the_capability_score(
+    tables, index, factor
+):
+    persona = list(tables)[index % len(tables)]
+    louder = dict(tables)
+    louder[persona] = {v: n * factor for v, n in tables[persona].items()}
+    assert _score(louder).score == _score(tables).score
+
+
+@given(st.fractions(min_value=0, max_value=3))
+def test_level_labels_follow_the_nearest_level(score):
+    expected = 0 if score < 0.5 else 1 if score < 1.5 else 2 if score < 2.5 else 3
+    assert level_label(score) == expected
+
+
+def test_level_boundaries_are_exact():
+    assert [level_label(Fraction(x, 2)) for x in range(7)] == [0, 1, 1, 2, 2, 3, 3]
+    assert level_label(Fraction(1, 2) - Fraction(1, 10**9)) == 0
+    assert level_label(Fraction(5, 2) - Fraction(1, 10**9)) == 2
+
+
+@given(st.integers(0, 3), st.integers(0, 3), st.integers(1, 3))
+def test_contested_exactly_from_a_full_level_apart(low, high, k):
+    # Each persona answers k times the same value: persona means are exact.
+    tables = {_persona(0): {low: k}, _persona(1): {high: k}}
+    result = _score(tables, k)
+    assert result.contested is (abs(high - low) >= 1)
+
+
+def test_contested_at_exactly_one_but_not_just_below():
+    third = {_persona(0): {1: 3}, _persona(1): {2: 2, 1: 1}}  # 1 vs 5/3
+    assert _score(third).contested is False
+    exact = {_persona(0): {1: 2}, _persona(1): {2: 2}, _persona(2): {3: 1, 1: 1}}
+    assert _score(exact).disagreement == 1.0
+    assert _score(exact).contested is True
+
+
+def test_disagreement_ignores_personas_below_k():
+    tables = {_persona(0): {0: 3}, _persona(1): {3: 1}}
+    assert _score(tables, 2).disagreement is None
+    assert _score(tables, 1).disagreement == 3
+
+
+@given(COUNTS)
+def test_median_lies_between_lowest_and_highest_scored_answer(counts):
+    scored = [v for v in (0, 1, 2, 3) if counts.get(v)]
+    median = counts_median(counts)
+    if not scored:
+        assert median is None
+    else:
+        assert min(scored) <= median <= max(scored)
+
+
+def test_equal_gaps_go_to_the_more_foundational_capability():
+    def cap(pk, rank):
+        return Capability(pk=pk, slug=f"c{pk}", foundational_rank=rank)
+
+    later = capability_result(cap(1, 9), 2, {_persona(0): {1: 1}}, 1)
+    earlier = capability_result(cap(2, 2), 2, {_persona(0): {1: 1}}, 1)
+    bigger = capability_result(cap(3, 20), 3, {_persona(0): {1: 1}}, 1)
+    above = capability_result(cap(4, 1), 1, {_persona(0): {2: 1}}, 1)
+    ranked = rank_priorities([later, earlier, bigger, above])
+    assert [(c.capability.pk, c.priority) for c in ranked] == [(3, 1), (2, 2), (1, 3)]
+
+
+def test_breakdown_folds_groups_below_k():
+    result = breakdown({"A": 5, "B": 2, "C": 1}, 3)
+    assert [(g.label, g.n) for g in result.groups] == [("A", 5)]
+    assert (result.folded_groups, result.folded_respondents) == (2, 3)
+
+
+# --- Round comparison ---------------------------------------------------------
+
+
+def test_it_compares_rounds_by_capability_and_domain(organisation, framework):
+    before = scoped_assessment(organisation, framework, [DI, AL], {DI: 2, AL: 2})
+    respond(before, "finops-practitioner", {DI: 1, AL: 1})
+    after = scoped_assessment(
+        organisation, framework, [DI, AL, FC], {DI: 2, AL: 2, FC: 2}, previous=before
+    )
+    respond(after, "finops-practitioner", {DI: 2, AL: 1, FC: 3})
+    comparison = round_comparison(assessment_results(after), assessment_results(before))
+    changes = {d.label: d.change for d in comparison.capabilities}
+    assert changes == {"Data Ingestion": 1.0, "Allocation": 0.0, "Forecasting": None}
+    understand = comparison.domains[0]
+    assert (understand.previous, understand.current) == (1.0, 1.5)
+    assert comparison.overall.change == approx(((1.5 + 3) / 2) - 1.0)
+
+
+def test_it_matches_renamed_capabilities_through_aliases(framework):
+    from assessment.scoring import match_capabilities
+
+    current = Capability(pk=1, slug="usage-optimization", name="Usage Optimization")
+    old = Capability(pk=99, slug="workload-optimization", name="Workload Optimization")
+    stranger = Capability(pk=98, slug="x", name="Something else")
+    matched = match_capabilities(
+        [current], [stranger, old], {1: ["Workload Optimization"]}
+    )
+    assert matched == {1: old}

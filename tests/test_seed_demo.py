@@ -1,0 +1,75 @@
+"""seed_demo: a full, reproducible demo for `make run` and the benchmarks."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from assessment.demo import CURRENT_TITLE, DEMO_SLUG
+from assessment.models import Answer, Assessment, Membership, Response
+from assessment.scoring import assessment_results
+
+
+def _seed(respondents=40, seed=7):
+    call_command("seed_demo", respondents=respondents, seed=seed, stdout=io.StringIO())
+    return Assessment.objects.get(organisation__slug=DEMO_SLUG, title=CURRENT_TITLE)
+
+
+def _answers(assessment):
+    return list(
+        Answer.objects.filter(response__assessment=assessment)
+        .order_by("response__invitation__email", "capability__position")
+        .values_list("response__persona__slug", "capability__slug", "value", "comment")
+    )
+
+
+@pytest.mark.django_db
+def test_it_creates_owner_viewer_and_two_linked_rounds(framework):
+    current = _seed(respondents=25)
+    roles = set(
+        Membership.objects.filter(organisation=current.organisation).values_list(
+            "user__username", "role"
+        )
+    )
+    assert roles == {("owner", "owner"), ("viewer", "viewer")}
+    assert current.status == Assessment.Status.OPEN
+    assert current.previous.status == Assessment.Status.CLOSED
+    submitted = current.responses.filter(status=Response.Status.SUBMITTED)
+    assert submitted.count() == 25
+    assert current.responses.filter(status=Response.Status.DRAFT).exists()
+
+
+@pytest.mark.django_db
+def test_the_same_seed_gives_the_same_answers_and_refreshing_replaces(framework):
+    first = _answers(_seed(seed=3))
+    second = _seed(seed=3)
+    assert _answers(second) == first
+    assert Assessment.objects.filter(organisation__slug=DEMO_SLUG).count() == 2
+    assert _answers(_seed(seed=4)) != first
+
+
+@pytest.mark.django_db
+def test_demo_answers_are_varied_and_realistic(framework):
+    current = _seed(respondents=40)
+    values = set(
+        Answer.objects.filter(response__assessment=current).values_list(
+            "value", flat=True
+        )
+    )
+    assert values == {0, 1, 2, 3, -1, -2}
+    comments = " ".join(
+        Answer.objects.filter(response__assessment=current)
+        .exclude(comment="")
+        .values_list("comment", flat=True)
+    )
+    assert "Zoë" in comments or "coût" in comments
+    results = assessment_results(current)
+    assert results.contested
+    assert results.business_units.groups
+    assert results.overall > assessment_results(current.previous).overall
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_non_positive_number_of_respondents(framework):
+    with pytest.raises(CommandError):
+        call_command("seed_demo", "--respondents", "0")

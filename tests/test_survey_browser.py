@@ -1,0 +1,121 @@
+"""End to end in a real Chromium: answer, leave, resume, submit."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
+from assessment.models import FrameworkVersion, Organisation, Response
+
+from .survey_factories import invite, open_assessment
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made
+# here between browser steps are still plain synchronous ones.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+]
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def survey_url(live_server):
+    """An open assessment and an Engineering invitation (3 pages, 6 questions)."""
+    # live_server is transactional: the session's catalogue has been flushed.
+    for path in catalogue_files():
+        load_catalogue(read_catalogue(path))
+    organisation = Organisation.objects.create(name="Acme", slug="acme")
+    framework = FrameworkVersion.objects.get(slug="2026")
+    assessment = open_assessment(organisation, framework, title="Acme FinOps 2026")
+    token = invite(assessment, "engineering", "erin@acme.example")
+    return f"{live_server.url}/s/{token}/"
+
+
+def answer_page(page, value: str) -> None:
+    questions = page.locator("fieldset.question")
+    for index in range(questions.count()):
+        questions.nth(index).locator(f"input[value='{value}']").check()
+
+
+def test_a_participant_answers_leaves_resumes_and_submits(browser, survey_url):
+    expect = sync_api.expect
+    first = browser.new_context()
+    page = first.new_page()
+    page.goto(survey_url)
+    expect(page.locator("#id_persona option:checked")).to_have_text("Engineering")
+    page.get_by_role("button", name="Start").click()
+
+    expect(page.get_by_role("heading", name="Understand Usage & Cost")).to_be_visible()
+    answer_page(page, "2")
+    page.get_by_role("button", name="Save and next").click()
+    expect(page.get_by_role("heading", name="Quantify Business Value")).to_be_visible()
+    answer_page(page, "1")
+    page.locator("textarea").first.fill("Budgets reviewed quarterly.")
+    page.get_by_role("button", name="Save and continue later").click()
+    expect(page.get_by_text("Your answers are saved.")).to_be_visible()
+    first.close()
+
+    # A fresh browser: nothing but the link.
+    second = browser.new_context()
+    page = second.new_page()
+    page.goto(survey_url)
+    expect(page.get_by_text("3 of 6 answered")).to_be_visible()
+    page.get_by_role("link", name="Continue without changes").click()
+    expect(page.get_by_role("heading", name="Optimize Usage & Cost")).to_be_visible()
+    page.get_by_role("button", name="Understand Usage & Cost").click()
+    for radio in page.locator("fieldset.question input[value='2']").all():
+        expect(radio).to_be_checked()
+    page.get_by_role("button", name="Quantify Business Value").click()
+    expect(page.locator("textarea").first).to_have_value("Budgets reviewed quarterly.")
+    page.get_by_role("button", name="Save and next").click()
+
+    # The last page by keyboard: focus a choice and select it with Space.
+    questions = page.locator("fieldset.question")
+    for index in range(questions.count()):
+        questions.nth(index).locator("input[value='3']").focus()
+        page.keyboard.press("Space")
+    page.get_by_role("button", name="Save and review").click()
+    expect(page.get_by_text("Every question is answered.")).to_be_visible()
+    page.get_by_role("button", name="Submit my answers").click()
+
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    expect(page.get_by_text("Budgets reviewed quarterly.")).to_be_visible()
+    response = Response.objects.get()
+    assert (response.status, response.submit_count) == ("submitted", 1)
+    values = sorted(response.answers.values_list("value", flat=True))
+    assert values == [1, 2, 2, 3, 3, 3]
+    second.close()
+
+
+def test_a_questionnaire_page_fits_a_phone_screen(browser, survey_url, tmp_path):
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    page.goto(survey_url)
+    page.get_by_role("button", name="Start").click()
+    page.screenshot(path=str(tmp_path / "survey-375.png"), full_page=True)
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    context.close()

@@ -1,0 +1,145 @@
+"""The landing page of a personal link and joining through an open link."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from assessment.models import Assessment, Invitation, OpenLink, Response
+from assessment.tokens import hash_token, new_token
+
+from .survey_factories import invite, open_assessment, persona, set_status, url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def assessment(organisation, framework):
+    return open_assessment(
+        organisation,
+        framework,
+        closes_on=datetime.date.today() + datetime.timedelta(days=10),
+    )
+
+
+def test_it_introduces_the_assessment_and_how_answers_are_used(client, assessment):
+    token = invite(assessment, "engineering", "erin@acme.example")
+    html = client.get(url("survey", token)).content.decode()
+    assert "Acme Énergie" in html
+    assert assessment.title in html
+    assert assessment.closes_on.strftime("%B") in html
+    assert "6 for your role, about 10 minutes" in html
+    assert "Leadership never sees one person" in html
+    assert "fewer than 3 people" in html
+    # The personal link is shown to bookmark, and the persona is pre-filled.
+    assert f"/s/{token}/" in html
+    assert "selected>Engineering</option>" in html
+
+
+def test_an_unknown_link_is_a_404(client):
+    assert client.get(url("survey", "nope")).status_code == 404
+    assert client.get(reverse("assessment:join", args=["nope"])).status_code == 404
+
+
+def test_starting_confirms_persona_and_business_unit_then_opens_the_first_page(
+    client, assessment, framework
+):
+    token = invite(assessment, "engineering")
+    reply = client.post(
+        url("survey", token),
+        {"persona": persona(framework, "finance").pk, "business_unit": "  Retail  "},
+    )
+    assert reply.status_code == 302
+    assert "/p/understand-usage-cost/" in reply.url
+    response = Response.objects.get()
+    assert (response.persona.slug, response.business_unit) == ("finance", "Retail")
+
+
+def test_a_persona_not_in_the_assessment_is_refused_clearly(
+    client, organisation, framework
+):
+    assessment = open_assessment(
+        organisation, framework, personas=[persona(framework, "engineering")]
+    )
+    token = invite(assessment, "engineering")
+    reply = client.post(
+        url("survey", token),
+        {"persona": persona(framework, "finance").pk, "business_unit": "Kept BU"},
+    )
+    assert reply.status_code == 200
+    assert "Select a valid choice" in reply.content.decode()
+    assert "Kept BU" in reply.content.decode()
+    assert not Response.objects.exists()
+
+
+def test_a_draft_assessment_says_it_is_not_open_yet(client, organisation, framework):
+    assessment = open_assessment(organisation, framework)
+    set_status(assessment, Assessment.Status.DRAFT)
+    token = invite(assessment, "engineering")
+    html = client.get(url("survey", token)).content.decode()
+    assert "not open yet" in html
+    assert '<form method="post" novalidate>' not in html
+    client.post(
+        url("survey", token),
+        {"persona": persona(assessment.framework, "engineering").pk},
+    )
+    assert not Response.objects.exists()
+
+
+def test_a_closed_assessment_offers_the_answers_read_only(client, assessment):
+    token = invite(assessment, "engineering")
+    client.post(
+        url("survey", token),
+        {"persona": persona(assessment.framework, "engineering").pk},
+    )
+    set_status(assessment, Assessment.Status.CLOSED)
+    html = client.get(url("survey", token)).content.decode()
+    assert "has closed" in html
+    assert "See your answers" in html
+
+
+@pytest.fixture
+def open_link(assessment, framework):
+    token, token_hash = new_token()
+    OpenLink.objects.create(
+        assessment=assessment,
+        persona=persona(framework, "engineering"),
+        token_hash=token_hash,
+    )
+    return token
+
+
+def test_an_open_link_asks_for_the_persona_and_gives_a_personal_link(
+    client, open_link, framework
+):
+    join_url = reverse("assessment:join", args=[open_link])
+    page = client.get(join_url).content.decode()
+    assert "selected>Engineering</option>" in page
+    assert "Business unit or team (optional)" in page
+    reply = client.post(
+        join_url, {"persona": persona(framework, "product").pk, "business_unit": ""}
+    )
+    assert reply.status_code == 302
+    personal = reply.url.split("/")[-2]
+    invitation = Invitation.objects.get(tokens__token_hash=hash_token(personal))
+    assert invitation.response.persona.slug == "product"
+    landing = client.get(reply.url).content.decode()
+    assert "bookmark it" in landing
+    assert f"/s/{personal}/" in landing
+    assert "no name or email address is recorded" in landing
+
+
+def test_an_inactive_open_link_is_a_404(client, open_link):
+    OpenLink.objects.update(is_active=False)
+    assert client.get(reverse("assessment:join", args=[open_link])).status_code == 404
+
+
+def test_an_open_link_of_a_closed_assessment_joins_nobody(
+    client, open_link, assessment, framework
+):
+    set_status(assessment, Assessment.Status.CLOSED)
+    join_url = reverse("assessment:join", args=[open_link])
+    assert "has closed" in client.get(join_url).content.decode()
+    reply = client.post(join_url, {"persona": persona(framework, "product").pk})
+    assert reply.status_code == 200
+    assert not Invitation.objects.exists()

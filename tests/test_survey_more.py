@@ -1,0 +1,39 @@
+"""Answering capabilities outside the persona's routing ("answer more")."""
+
+import pytest
+
+from .survey_factories import open_assessment, page_url, start, url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def participant(organisation, framework):
+    assessment = open_assessment(organisation, framework)
+    token, response = start(assessment, "finance")
+    outside = assessment.scoped_capabilities.exclude(personas=response.persona)
+    return token, response, outside.select_related("capability__domain")[0]
+
+
+def test_an_added_capability_joins_its_domain_page(client, participant):
+    token, response, extra = participant
+    html = client.get(url("survey_more", token)).content.decode()
+    assert extra.capability.name in html
+    reply = client.post(
+        url("survey_more", token), {"capability": [extra.capability_id]}
+    )
+    assert reply.status_code == 302
+    page = client.get(page_url(token, extra.capability.domain.slug)).content.decode()
+    assert f'name="value-{extra.capability_id}"' in page
+    assert "added by you" in page
+
+
+@pytest.mark.parametrize("bad", ["999999", "abc"])
+def test_an_unknown_capability_is_refused_clearly(client, participant, bad):
+    token, response, extra = participant
+    reply = client.post(
+        url("survey_more", token), {"capability": [extra.capability_id, bad]}
+    )
+    assert reply.status_code == 200
+    assert "not available to add" in reply.content.decode()
+    assert not response.extra_capabilities.exists()
