@@ -377,7 +377,7 @@ def distribution_background(counts: dict[int, int]) -> str:
         if counts.get(value, 0):
             end = start + 100 * counts[value] / total
             colour = charts.VALUE_COLOURS[value]
-            stops.append(f"{colour} {start:.2f}% {end:.2f}%")
+            stops.append(f"{colour} {start:.2f}%, {colour} {end:.2f}%")
             start = end
     return f"linear-gradient(to right, {', '.join(stops)})"
 

@@ -96,15 +96,13 @@ def test_comments_appear_escaped_only_when_asked_and_published(assessment):
     html = report_html(assessment, with_comments)
     assert "Appendix: participants" in html
     assert "&lt;img src=&quot;http://evil.example/pixel.png&quot;&gt;" in html
-    assert "<img src=\"http://evil" not in html
+    assert '<img src="http://evil' not in html
     assert "<b>bold</b>" not in html
     assert "Le coût partagé est réparti à la main" in html
     assert "Appendix" not in report_html(assessment, ReportOptions())
 
 
-def test_a_hostile_comment_fetches_nothing_and_prints_as_text(
-    assessment, monkeypatch
-):
+def test_a_hostile_comment_fetches_nothing_and_prints_as_text(assessment, monkeypatch):
     respond(assessment, "finance", {AL: 2}, comments={AL: HOSTILE})
     assessment.comments_published = True
     fetched: list[str] = []

@@ -74,7 +74,9 @@ def test_an_unknown_paper_size_explains_itself(client, owner, assessment, url):
     response = client.get(url, {"paper": "tabloid"})
     assert response.status_code == 302
     assert response.url == assessment.get_absolute_url()
-    assert error_messages(response) == ["Choose A4 or US Letter to download the report."]
+    assert error_messages(response) == [
+        "Choose A4 or US Letter to download the report."
+    ]
 
 
 def test_a_second_download_of_unchanged_data_renders_nothing(
