@@ -1,9 +1,12 @@
 """The demo organisation that `make run` shows a new user."""
 
 import datetime
+import functools
+import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -123,47 +126,26 @@ PERSONA_BIAS = {
 }
 OPTIMISM = {"leadership": 0.5}  # applies to every capability
 DONT_KNOW_RATE = {"leadership": 0.12, "product": 0.08}
-# Comments participants would write, by capability.
-COMMENTS = {
-    "allocation": [
-        "Tagging is enforced in the platform, but shared clusters are still "
-        "split by hand each month.",
-        "Le coût des GPU n'est pas encore réparti par équipe.",
-    ],
-    "anomaly-management": [
-        "Zoë's team built a Slack alert for anomalies; others don't have one yet.",
-    ],
-    "rate-optimization": [
-        "We commit to savings plans yearly, but coverage is not tracked.",
-    ],
-    "forecasting": [
-        "Forecasts are a spreadsheet owned by one person: bus factor of one.",
-        "Die Prognose weicht oft um mehr als 20 % ab.",
-    ],
-    "usage-optimization": [
-        "Rightsizing recommendations exist but nobody owns acting on them.",
-        "We rightsized every node pool last quarter; savings are visible.",
-    ],
-    "budgeting": [
-        "Budgets are set top-down; engineering does not see them until Q2.",
-    ],
-    "reporting-analytics": [
-        "Der Kostenbericht kommt zu spät, um noch etwas zu ändern.",
-    ],
-    "unit-economics": [
-        "No unit cost yet; cost per order would help the product reviews.",
-    ],
-    "licensing-saas": [
-        "Licences SaaS : personne ne sait qui utilise encore Miro.",
-    ],
-    "finops-education-enablement": [
-        "Good progress since the FinOps guild started.",
-    ],
-    "governance-policy-risk": [
-        "Policy exists on paper; enforcement depends on the team.",
-    ],
-}
+# Comments participants would write, by capability: each is drawn at most once
+# per capability and assessment, as real participants do not repeat each other.
+COMMENTS_FILE = Path(__file__).with_name("demo_comments.json")
 COMMENT_RATE = 0.2
+
+
+@functools.cache
+def demo_comments() -> dict[str, tuple[str, ...]]:
+    """Return the demo comments by capability slug (the file is read once)."""
+    data = json.loads(COMMENTS_FILE.read_text(encoding="utf-8"))
+    return {slug: tuple(texts) for slug, texts in data.items() if slug[0] != "_"}
+
+
+def _comment_pools(rng: random.Random) -> dict[str, list[str]]:
+    """Return each capability's comments in a random order, to pop one by one."""
+    pools = {}
+    for slug, texts in demo_comments().items():
+        pools[slug] = list(texts)
+        rng.shuffle(pools[slug])
+    return pools
 
 
 @dataclass
@@ -238,6 +220,7 @@ def _add_responses(
             )
         )
     responses = Response.objects.bulk_create(responses)
+    comments = _comment_pools(rng)
     answers = []
     for response in responses:
         slug = response.persona.slug
@@ -251,9 +234,10 @@ def _add_responses(
             )
             if not response.is_submitted and rng.random() < 0.5:
                 continue  # drafts are half filled in
+            pool = comments.get(capability.slug)
             comment = ""
-            if capability.slug in COMMENTS and rng.random() < COMMENT_RATE:
-                comment = rng.choice(COMMENTS[capability.slug])
+            if pool and rng.random() < COMMENT_RATE:
+                comment = pool.pop()
             answers.append(
                 Answer(
                     response=response,

@@ -4,6 +4,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils import timezone
 
+from .invitations import NotTextError, decode_upload
 from .models import Assessment, Capability, FrameworkVersion, Level, Persona
 
 MAX_UPLOAD_BYTES = 1_000_000
@@ -214,9 +215,21 @@ class InviteeImportForm(forms.Form):
 
     def clean_csv_file(self):
         upload = self.cleaned_data.get("csv_file")
-        if upload and upload.size > MAX_UPLOAD_BYTES:
+        if not upload:
+            return upload
+        if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError("The file is larger than 1 MB.")
+        try:
+            self.upload_text = decode_upload(upload.read())
+        except NotTextError as error:
+            raise forms.ValidationError(str(error)) from error
         return upload
+
+    def text(self) -> str:
+        """Return the lines to import: the uploaded file's, else those pasted."""
+        if self.cleaned_data.get("csv_file"):
+            return self.upload_text
+        return self.cleaned_data["lines"]
 
     def clean(self):
         data = super().clean()

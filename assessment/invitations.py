@@ -6,6 +6,7 @@ links keep working (a participant may have bookmarked one), except when an
 owner replaces the link on purpose by re-sending the invitation.
 """
 
+import codecs
 import csv
 import datetime
 import logging
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 MAX_IMPORT_LINES = 5000
 BUSINESS_UNIT_MAX = Invitation._meta.get_field("business_unit").max_length
 EMAIL_MAX = Invitation._meta.get_field("email").max_length
+LINE_TOO_LONG = "This line is too long to be one participant."
 
 
 def invitation_create(
@@ -120,10 +122,20 @@ def persona_lookup(personas: list[Persona]) -> dict[str, Persona]:
 
 def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
     """Guess the separator: comma, semicolon (European Excel) or tab."""
+    sample = text[:4096]
     try:
-        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        return csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
-        return csv.excel
+        pass
+    # The sniffer wants the same column count on every line, but the business
+    # unit is optional: fall back to the separator found on the most lines.
+    lines = [line for line in sample.splitlines() if line.strip()]
+    separator = max(",;\t", key=lambda sep: sum(sep in line for line in lines))
+    return {";": _Semicolon, "\t": csv.excel_tab}.get(separator, csv.excel)
+
+
+class _Semicolon(csv.excel):
+    delimiter = ";"
 
 
 def parse_invitees(text: str, *, personas: list[Persona]) -> ParsedInvitees:
@@ -147,9 +159,15 @@ def parse_invitees(text: str, *, personas: list[Persona]) -> ParsedInvitees:
             )
         )
         lines = lines[:MAX_IMPORT_LINES]
-    reader = csv.reader(lines, _dialect(text))
-    for number, (raw, fields) in enumerate(zip(lines, reader, strict=True), start=1):
-        fields = [f.strip() for f in fields]
+    dialect = _dialect(text)
+    for number, raw in enumerate(lines, start=1):
+        # One line at a time: a stray quote must not swallow the lines after
+        # it, and line numbers must stay those the owner sees.
+        try:
+            fields = [f.strip() for f in next(csv.reader([raw], dialect), [])]
+        except csv.Error:
+            result.errors.append(LineError(number, raw.strip()[:200], LINE_TOO_LONG))
+            continue
         if not any(fields) or fields[0].startswith("#"):
             continue
         if number == 1 and fields[0].lower() in ("email", "e-mail", "email address"):
@@ -197,8 +215,27 @@ def _line_error(
     return ""
 
 
+class NotTextError(ValueError):
+    """An uploaded file is not a text (CSV) file."""
+
+
 def decode_upload(data: bytes) -> str:
-    """Decode an uploaded CSV file: UTF-8 (with or without BOM) or Windows-1252."""
+    """Decode an uploaded CSV file: UTF-8, UTF-16 (with BOM) or Windows-1252.
+
+    Raise NotTextError for a binary file (a spreadsheet, an image), which
+    would otherwise turn into hundreds of garbled "bad lines".
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode text" export.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise NotTextError("The file is not valid UTF-16 text.") from error
+    if b"\x00" in data:
+        raise NotTextError(
+            "This is not a text file. Save the sheet as CSV (comma separated) "
+            "and upload that."
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -10,7 +10,9 @@ with a message instead of a worker timeout.
 
 import base64
 import contextlib
+import functools
 import hashlib
+import math
 import mimetypes
 import time
 from collections import defaultdict
@@ -58,14 +60,16 @@ from .participation import ParticipationSummary, participation_summary
 from .scoring import (
     AssessmentResults,
     CapabilityResult,
+    Comparison,
+    Delta,
     assessment_results,
     level_label,
     round_comparison,
 )
 
-# Bump when the report's code (not its templates) changes what a PDF shows,
-# so that cached PDFs of unchanged data are rendered again.
-REPORT_CODE_VERSION = "1"
+# The code that decides what a PDF shows: a change to it (a deploy) renders
+# cached PDFs of unchanged data again.
+REPORT_CODE = ("reports.py", "scoring.py", "charts.py", "participation.py")
 TEMPLATE = "assessment/report/report.html"
 # Rendered PDFs kept per assessment: one per paper size and appendix choice
 # of the current data; older fingerprints are deleted when a new one is saved.
@@ -175,13 +179,22 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-def template_version() -> str:
-    """Return a digest of the report's templates, styles and code version.
+@functools.cache
+def code_version() -> str:
+    """Return a digest of the report's code (it changes only on restart)."""
+    digest = hashlib.sha256()
+    for name in REPORT_CODE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
 
-    Read from disk on each call (a few small files) so that editing a
-    template invalidates cached PDFs without a restart.
+
+def template_version() -> str:
+    """Return a digest of the report's templates, styles and code.
+
+    Templates are read from disk on each call (a few small files) so that
+    editing one invalidates cached PDFs without a restart.
     """
-    digest = hashlib.sha256(REPORT_CODE_VERSION.encode())
+    digest = hashlib.sha256(code_version().encode())
     folders = [
         Path(settings.BASE_DIR) / "templates" / "assessment" / "report",
         Path(settings.STATICFILES_DIRS[0]) / "report",
@@ -359,7 +372,6 @@ class StepPlan:
 
     result: CapabilityResult
     stages: list[tuple[int, list[NextStep]]]  # (from level, steps)
-    later: list[int]  # further from-levels up to the target, not detailed
 
 
 def distribution_background(counts: dict[int, int]) -> str:
@@ -468,6 +480,16 @@ def summary_sentences(
     return sentences
 
 
+def reached_level(result: CapabilityResult) -> int:
+    """Return the last level a prioritised capability has fully reached.
+
+    A score of 1.7 is labelled Walk but Walk is not reached yet: its next
+    steps are those from Crawl to Walk. Prioritised capabilities are below
+    their target, so this is always below the target.
+    """
+    return min(math.floor(result.score or 0), result.target - 1)
+
+
 def step_plans(results: AssessmentResults) -> tuple[list[StepPlan], list]:
     """Return next steps per prioritised capability, and those to sustain.
 
@@ -481,18 +503,19 @@ def step_plans(results: AssessmentResults) -> tuple[list[StepPlan], list]:
         steps[(step.capability_id, step.from_level)].append(step)
     plans = []
     for result in results.priorities:
-        start = result.level or 0
         levels = [
             level
-            for level in range(start, max(result.target, start + 1))
+            for level in range(reached_level(result), result.target)
             if steps[(result.capability.pk, level)]
         ]
         # The top priorities get the whole path to their target; the others
-        # their next level only, which keeps the report readable (and within
-        # its page budget) when many capabilities are below target.
-        shown = levels if result.priority <= DETAILED_PLANS else levels[:1]
-        stages = [(level, steps[(result.capability.pk, level)]) for level in shown]
-        plans.append(StepPlan(result, stages, levels[len(shown) :]))
+        # the first action towards their next level, which keeps the report
+        # focused (and within its page and time budget) when many
+        # capabilities are below target. The app's framework guide lists all.
+        stages = [(level, steps[(result.capability.pk, level)]) for level in levels]
+        if result.priority > DETAILED_PLANS:
+            stages = [(level, found[:1]) for level, found in stages[:1]]
+        plans.append(StepPlan(result, stages))
     sustain = [
         c for c in results.capabilities if c.score is not None and c.priority is None
     ]
@@ -554,13 +577,14 @@ def report_context(
     plans, sustain = step_plans(results)
     deadline.check()
     drawn = report_charts(results, deadline)
+    changes = capability_changes(comparison)
     domains = [
         {
             "result": domain,
-            "bars": drawn["bars"].get(domain.domain.pk),
             "heatmap": heatmap_table(domain.capabilities),
             "rows": [
-                (c, distribution_background(c.counts)) for c in domain.capabilities
+                capability_row(c, changes.get(c.capability.name))
+                for c in domain.capabilities
             ],
         }
         for domain in results.domains
@@ -588,6 +612,7 @@ def report_context(
         "detailed": DETAILED_PLANS,
         "sustain": sustain,
         "comparison": comparison,
+        "movers": largest_changes(comparison),
         "knowledge_gaps": knowledge_gaps,
         "legend": [(charts.VALUE_COLOURS[v], label) for v, label in DISTRIBUTION],
         "levels": Level.choices,
@@ -606,22 +631,69 @@ def _render(fig, chart_format: str) -> str:
 def report_charts(
     results: AssessmentResults, deadline: Deadline, *, chart_format: str | None = None
 ) -> dict[str, object]:
-    """Draw the report's charts as data: URIs: the radar and bars per domain.
+    """Draw the report's matplotlib chart, the domain radar, as a data: URI.
 
-    SVG by default: vector and sharp at any zoom; PNG (150 dpi) lays out
-    faster in WeasyPrint but weighs more (see bench/report.py).
+    SVG by default: vector and sharp at any zoom; PNG (150 dpi) costs about
+    as much in total and weighs more (see bench/report.py). The per-domain
+    bar charts are drawn in HTML (see `capability_row`).
     """
     chart_format = chart_format or CHART_FORMAT
-    drawn: dict[str, object] = {"bars": {}, "radar": None}
+    deadline.check()
     if results.overall is None:
-        return drawn
-    drawn["radar"] = _render(charts.radar(results), chart_format)
-    for domain in results.domains:
-        deadline.check()
-        drawn["bars"][domain.domain.pk] = _render(
-            charts.domain_bars(domain), chart_format
-        )
-    return drawn
+        return {"radar": None}
+    return {"radar": _render(charts.radar(results), chart_format)}
+
+
+@dataclass(frozen=True)
+class CapabilityRow:
+    """What a domain page shows of one capability, bars included."""
+
+    result: CapabilityResult
+    answers_background: str  # the answer distribution as a CSS gradient
+    score_percent: float  # bar length on the 0-3 scale
+    target_percent: float  # target mark position on the same scale
+    change: Delta | None = None  # since the previous round, if any
+
+
+def capability_changes(comparison: Comparison | None) -> dict[str, Delta]:
+    """Return the previous round's change of each capability, by name."""
+    if comparison is None:
+        return {}
+    return {delta.label: delta for delta in comparison.capabilities}
+
+
+def largest_changes(
+    comparison: Comparison | None, *, count: int = 5
+) -> dict[str, list[Delta]]:
+    """Return the capabilities that rose and fell most since the last round.
+
+    The domain pages show every capability's change; the comparison section
+    names the few that moved most, so the trend reads at a glance.
+    """
+    moved = [
+        d for d in (comparison.capabilities if comparison else []) if d.shown_change
+    ]
+    rises = sorted((d for d in moved if d.change > 0), key=lambda d: -d.change)
+    falls = sorted((d for d in moved if d.change < 0), key=lambda d: d.change)
+    return {"rises": rises[:count], "falls": falls[:count]}
+
+
+def capability_row(
+    result: CapabilityResult, change: Delta | None = None
+) -> CapabilityRow:
+    """Return a capability's row, with its score-vs-target bar as percentages.
+
+    The bar chart is HTML rather than a matplotlib image: it prints as
+    crisp vectors and costs a fraction of an embedded SVG's layout and
+    drawing time in WeasyPrint.
+    """
+    return CapabilityRow(
+        result,
+        distribution_background(result.counts),
+        round((result.score or 0) / Level.RUN * 100, 2),
+        round(result.target / Level.RUN * 100, 2),
+        change,
+    )
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from .survey_forms import (
     ParticipantForm,
     parse_extras,
     parse_page,
+    posted_extras,
 )
 from .tokens import hash_token
 
@@ -516,7 +517,7 @@ def more(request: HttpRequest, token: str) -> HttpResponse:
                         "“added by you” on their page.",
                     )
                     return redirect(participant.url("survey_review"))
-        chosen = {int(v) for v in request.POST.getlist("capability") if v.isdigit()}
+        chosen = posted_extras(request.POST)
     ctx = {
         "participant": participant,
         "assessment": participant.assessment,

@@ -115,6 +115,11 @@ def parse_page(
                 f"Shorten the comment to {COMMENT_MAX:,} characters "
                 f"(it has {len(comment):,})."
             )
+        elif "\x00" in comment:
+            # PostgreSQL cannot store it; only a tampered form sends one.
+            page.field_errors[question.pk] = (
+                "The comment contains a null character: remove it and save again."
+            )
         elif question.pk in shown:
             value = int(raw_value) if raw_value else None
             page.answers[question.pk] = (value, comment)
@@ -126,6 +131,12 @@ def parse_page(
     else:
         page.errors.append("Unknown button. Your answers were not saved yet.")
     return page
+
+
+def posted_extras(data: QueryDict) -> set[int]:
+    """Return the "answer more" capability ids posted, dropping non-numbers."""
+    ids = {_int_or_none(raw) for raw in data.getlist("capability")}
+    return ids - {None}
 
 
 def parse_extras(data: QueryDict, allowed: set[int]) -> tuple[set[int], str]:

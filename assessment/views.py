@@ -76,9 +76,12 @@ def assessment_create(request: HttpRequest, org: str) -> HttpResponse:
         messages.error(request, "No framework is loaded yet: run load_catalogue.")
         return redirect("assessment:list", org=organisation.slug)
     if request.method == "POST":
-        # The version chosen decides which personas and capabilities are valid.
-        chosen = FrameworkVersion.objects.filter(pk=request.POST.get("framework"))
-        framework = chosen.first() or framework
+        # The version chosen decides which personas and capabilities are valid;
+        # a value that is not an id is left for the form to report.
+        posted = request.POST.get("framework", "")
+        if posted.isascii() and posted.isdigit():
+            chosen = FrameworkVersion.objects.filter(pk=posted).first()
+            framework = chosen or framework
     capabilities = _capabilities(framework)
     data = request.POST if request.method == "POST" else None
     form = AssessmentForm(data, framework=framework, editing=False)
@@ -337,11 +340,15 @@ def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
     form = InviteeImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _invitations_page(request, assessment, form=form)
-    text = form.cleaned_data["lines"]
-    upload = form.cleaned_data["csv_file"]
-    if upload:
-        text = invitations.decode_upload(upload.read())
+    text = form.text()
     parsed = invitations.parse_invitees(text, personas=list(assessment.personas.all()))
+    if not parsed.invitees and not parsed.errors:
+        form.add_error(
+            None,
+            "No participants found: the lines are blank, comments or a header. "
+            "Give one “email, persona” per line.",
+        )
+        return _invitations_page(request, assessment, form=form)
     result = invitations.invitations_import(
         assessment=assessment, invitees=parsed.invitees
     )

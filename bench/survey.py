@@ -9,25 +9,16 @@ page (Manage the FinOps Practice, 8 questions for a FinOps practitioner)
 through Django's test client: middleware, view, template, no network.
 """
 
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _setup import setup_django
+
 DB = Path(tempfile.gettempdir()) / "finops-bench-survey.sqlite3"
-os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
-os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import django  # noqa: E402
-
-django.setup()
+setup_django(DB)
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402

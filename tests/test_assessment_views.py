@@ -1,6 +1,7 @@
 """Owner pages: create, settings, scope, routing, lifecycle, next round."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -100,6 +101,23 @@ def test_bad_values_are_explained_and_nothing_typed_is_lost(client, owner, frame
     assert "greater than or equal to 1" in html
     assert f'id="id_target_{allocation.pk}"' in html
     assert 'value="3" selected' in html  # the Run target chosen is kept
+
+
+@pytest.mark.parametrize("posted", ["abc", "", "1.5", "\x00", "99999999999999999999"])
+def test_a_tampered_framework_value_is_explained_not_a_server_error(
+    client, owner, framework, posted
+):
+    client.force_login(owner)
+    data = _create_data(framework, title="Keep this title")
+    data["framework"] = posted
+    response = client.post(reverse("assessment:create", args=["acme"]), data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert not Assessment.objects.exists()
+    assert 'value="Keep this title"' in html
+    # The framework select is marked invalid, with its message beside it.
+    select = re.search(r'<select[^>]*name="framework"[^>]*>', html).group()
+    assert "is-invalid" in select
 
 
 def test_a_scope_without_capabilities_is_refused(client, owner, framework):

@@ -1,8 +1,11 @@
 """Parsing pasted lines / CSV into invitees, and merging them into the list."""
 
+import codecs
+
 import pytest
 
 from assessment.invitations import (
+    NotTextError,
     decode_upload,
     invitations_import,
     parse_invitees,
@@ -95,6 +98,18 @@ def test_it_reads_semicolons_tabs_and_quoted_fields(personas):
     assert parsed.invitees[0].business_unit == "Ops"
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_it_reads_semicolons_and_tabs_when_the_unit_is_sometimes_missing(personas, sep):
+    text = f"a@x.io{sep}finance{sep}Réseau\nb@x.io{sep}product\nc@x.io{sep}finance"
+    parsed = parse_invitees(text, personas=personas)
+    assert parsed.errors == []
+    assert [(i.email, i.business_unit) for i in parsed.invitees] == [
+        ("a@x.io", "Réseau"),
+        ("b@x.io", ""),
+        ("c@x.io", ""),
+    ]
+
+
 def test_it_refuses_personas_the_assessment_does_not_invite(framework):
     only_finance = list(framework.personas.filter(slug="finance"))
     parsed = parse_invitees("a@x.io, engineering", personas=only_finance)
@@ -105,6 +120,36 @@ def test_it_refuses_personas_the_assessment_does_not_invite(framework):
 def test_it_decodes_excel_csv_files():
     assert decode_upload("\ufeffa@x.io,finance".encode()) == "a@x.io,finance"
     assert decode_upload("zoé@x.io,finance".encode("cp1252")) == "zoé@x.io,finance"
+
+
+def test_a_stray_quote_is_one_bad_line_not_the_rest_of_the_list(personas):
+    parsed = parse_invitees(
+        '"a@x.io, finance\nb@x.io, product\nc@x.io, "fin\nd@x.io, engineering',
+        personas=personas,
+    )
+    assert [e.line for e in parsed.errors] == [1, 3]
+    assert [i.email for i in parsed.invitees] == ["b@x.io", "d@x.io"]
+
+
+def test_a_line_beyond_the_csv_field_limit_is_reported_by_number(personas):
+    parsed = parse_invitees(
+        "a@x.io, finance\nb@x.io, finance, " + "x" * 200_000, personas=personas
+    )
+    assert [i.email for i in parsed.invitees] == ["a@x.io"]
+    (error,) = parsed.errors
+    assert error.line == 2
+    assert "too long" in error.message
+
+
+def test_it_decodes_excel_unicode_text_files():
+    text = "a@x.io\tfinance\tRéseau\n"
+    assert decode_upload(text.encode("utf-16")) == text
+    assert decode_upload(codecs.BOM_UTF16_BE + text.encode("utf-16-be")) == text
+
+
+def test_it_refuses_binary_files():
+    with pytest.raises(NotTextError):
+        decode_upload(b"PK\x03\x04\x00\x00 a spreadsheet, not a CSV")
 
 
 def test_importing_merges_addresses_already_invited(assessment, personas):  # noqa: F811

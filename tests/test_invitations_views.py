@@ -77,11 +77,68 @@ def test_a_csv_file_is_imported_and_its_errors_numbered(client, owner, assessmen
     assert assessment.invitations.get().business_unit == "Retail"
 
 
+def test_a_utf16_csv_file_from_excel_is_imported(client, owner, assessment):  # noqa: F811
+    client.force_login(owner)
+    content = "email\tpersona\tbu\na@x.io\tFinance\tRéseau\nb@x.io\tproduct\n"
+    upload = SimpleUploadedFile("people.csv", content.encode("utf-16"))
+    response = client.post(_url(assessment), {"lines": "", "csv_file": upload})
+    assert response.status_code == 302
+    assert sorted(assessment.invitations.values_list("email", "business_unit")) == [
+        ("a@x.io", "Réseau"),
+        ("b@x.io", ""),
+    ]
+
+
+def test_a_binary_file_is_refused_and_the_pasted_lines_kept(
+    client,
+    owner,
+    assessment,  # noqa: F811
+):
+    client.force_login(owner)
+    upload = SimpleUploadedFile("people.xlsx", b"PK\x03\x04\x00\x00\x08\x00" * 50)
+    response = client.post(
+        _url(assessment), {"lines": "kept@x.io, finance", "csv_file": upload}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This is not a text file" in html
+    assert "kept@x.io, finance" in html
+    assert not assessment.invitations.exists()
+
+
+def test_a_stray_quote_in_pasted_lines_is_reported_not_a_server_error(
+    client,
+    owner,
+    assessment,  # noqa: F811
+):
+    client.force_login(owner)
+    lines = '"a@x.io, finance\nb@x.io, product'
+    response = client.post(_url(assessment), {"lines": lines})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Line 1" in html
+    assert list(assessment.invitations.values_list("email", flat=True)) == ["b@x.io"]
+
+
 def test_an_empty_import_is_explained(client, owner, assessment):  # noqa: F811
     client.force_login(owner)
     response = client.post(_url(assessment), {"lines": "  "})
     assert response.status_code == 200
     assert "Paste some lines or choose a CSV file" in response.content.decode()
+
+
+def test_lines_without_any_participant_are_explained_and_kept(
+    client,
+    owner,
+    assessment,  # noqa: F811
+):
+    client.force_login(owner)
+    lines = "email,persona\n# to do: add the finance team"
+    response = client.post(_url(assessment), {"lines": lines})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "No participants found" in html
+    assert "# to do: add the finance team" in html
 
 
 def test_sending_emails_text_and_html_with_a_working_link(

@@ -28,6 +28,9 @@ class Row:
     write: bool = False
     owner_status: int = 200
     data: Callable[[dict], dict] | None = None
+    # Reads only owners may make (raw answers, comments): viewers get a 403.
+    owners_only: bool = False
+    label: str = ""
 
 
 def _a(w: dict) -> list:
@@ -40,6 +43,10 @@ def _inv(w: dict) -> list:
 
 def _link(w: dict) -> list:
     return [w["assessment"].pk, w["open_link"].pk]
+
+
+def _fmt(fmt: str) -> Callable[[dict], list]:
+    return lambda w: [w["assessment"].pk, fmt]
 
 
 ROWS = [
@@ -79,8 +86,28 @@ ROWS = [
         data=lambda w: {"persona": w["invitation"].persona_id},
     ),
     Row("assessment:open_link_deactivate", _link, "post", write=True, owner_status=302),
+    # Results, exports and the report (issues 5 and 6).
+    Row("assessment:results", _a),
+    *(
+        Row("assessment:export_results", _fmt(fmt), label=fmt)
+        for fmt in ("csv", "xlsx", "json")
+    ),
+    *(
+        Row("assessment:export_answers", _fmt(fmt), owners_only=True, label=fmt)
+        for fmt in ("csv", "xlsx")
+    ),
+    Row("assessment:report", _a),
+    Row(
+        "assessment:report",
+        _a,
+        owners_only=True,
+        data=lambda w: {"comments": "on"},
+        label="comments",
+    ),
 ]
-IDS = [f"{r.method}-{r.url_name.split(':')[1]}" for r in ROWS]
+IDS = [
+    "-".join(filter(None, [r.method, r.url_name.split(":")[1], r.label])) for r in ROWS
+]
 
 
 @pytest.fixture
@@ -107,7 +134,7 @@ def test_an_owner_may_see_and_change(client, owner, world, row):
 @pytest.mark.parametrize("row", ROWS, ids=IDS)
 def test_a_viewer_may_see_but_not_change(client, viewer, world, row):
     client.force_login(viewer)
-    expected = 403 if row.write else 200
+    expected = 403 if row.write or row.owners_only else 200
     assert _request(client, row, world).status_code == expected
 
 

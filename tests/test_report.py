@@ -64,11 +64,13 @@ def test_the_summary_is_written_from_the_figures(assessment):
 def test_next_steps_start_at_the_current_level_of_each_priority(assessment):
     ctx = report_context(assessment, ReportOptions())
     plans = {p.result.capability.slug: p for p in ctx["plans"]}
-    allocation = plans[AL]  # score 1.5 (Walk), target Run
-    assert [level for level, _ in allocation.stages] == [2]
+    # Score 1.5 (labelled Walk, but Walk not fully reached), target Run: the
+    # path starts from Crawl.
+    allocation = plans[AL]
+    assert [level for level, _ in allocation.stages] == [1, 2]
     expected = list(
         NextStep.objects.filter(
-            capability__slug=AL, capability__version=assessment.framework, from_level=2
+            capability__slug=AL, capability__version=assessment.framework, from_level=1
         )
     )
     assert expected
@@ -174,6 +176,17 @@ def test_a_previous_round_adds_the_comparison(assessment, organisation, framewor
     html = report_html(later, ReportOptions())
     assert "Change since the previous round" in html
     assert "Compared with “Q3 maturity”" in html
+    ctx = report_context(later, ReportOptions())
+    rises = ctx["movers"]["rises"]
+    assert rises, "every capability scores higher in the later round"
+    assert all(d.change > 0 for d in rises)
+    assert [d.change for d in rises] == sorted((d.change for d in rises), reverse=True)
+    assert f"{rises[0].label}: " in html
+    # Each capability's change also sits in its domain's table.
+    rows = [row for d in ctx["domains"] for row in d["rows"]]
+    names = {row.result.capability.name for row in rows}
+    assert {row.change.label for row in rows} == names
+    assert html.count('<th class="num">Change</th>') >= len(ctx["domains"])
 
 
 @pytest.mark.parametrize(
@@ -222,4 +235,15 @@ def test_charts_can_be_png_or_svg(assessment):
     png = reports.report_charts(results, deadline, chart_format="png")
     assert svg["radar"].startswith("data:image/svg+xml;base64,")
     assert png["radar"].startswith("data:image/png;base64,")
-    assert set(svg["bars"]) == {d.domain.pk for d in results.domains}
+    assert list(svg) == list(png) == ["radar"]
+
+
+def test_domain_bars_place_score_and_target_on_the_0_to_3_scale(assessment):
+    results = assessment_results(assessment)
+    allocation = next(c for c in results.capabilities if c.capability.slug == AL)
+    row = reports.capability_row(allocation)
+    assert row.score_percent == round(allocation.score / 3 * 100, 2)
+    assert row.target_percent == 100.0  # target Run
+    html = report_html(assessment, ReportOptions())
+    assert f"width: {row.score_percent}%" in html
+    assert "left: 100.0%" in html

@@ -70,6 +70,22 @@ def test_demo_answers_are_varied_and_realistic(framework):
 
 
 @pytest.mark.django_db
+def test_demo_comments_are_never_repeated_for_one_capability(framework):
+    current = _seed(respondents=200)
+    for assessment in (current, current.previous):
+        commented = (
+            Answer.objects.filter(response__assessment=assessment)
+            .exclude(comment="")
+            .values_list("capability__slug", "comment")
+        )
+        pairs = list(commented)
+        assert len(pairs) >= 20
+        assert len(set(pairs)) == len(pairs)
+        # Comments spread over many capabilities, not a handful.
+        assert len({slug for slug, _ in pairs}) >= 15
+
+
+@pytest.mark.django_db
 def test_it_refuses_a_non_positive_number_of_respondents(framework):
     with pytest.raises(CommandError):
         call_command("seed_demo", "--respondents", "0")

@@ -28,7 +28,7 @@ def test_an_added_capability_joins_its_domain_page(client, participant):
     assert "added by you" in page
 
 
-@pytest.mark.parametrize("bad", ["999999", "abc"])
+@pytest.mark.parametrize("bad", ["999999", "abc", "²", "99999999999999999999"])
 def test_an_unknown_capability_is_refused_clearly(client, participant, bad):
     token, response, extra = participant
     reply = client.post(
