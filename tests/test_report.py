@@ -1,6 +1,7 @@
 """The PDF report's content, its URL fetcher and its rendering."""
 
 import io
+import threading
 from pathlib import Path
 
 import pypdf
@@ -247,3 +248,14 @@ def test_domain_bars_place_score_and_target_on_the_0_to_3_scale(assessment):
     html = report_html(assessment, ReportOptions())
     assert f"width: {row.score_percent}%" in html
     assert "left: 100.0%" in html
+
+
+def test_renders_in_one_thread_share_a_font_configuration():
+    # A fresh configuration per render leaks memory in a long-lived worker.
+    first = reports.font_configuration()
+    assert reports.font_configuration() is first
+    other = []
+    thread = threading.Thread(target=lambda: other.append(reports.font_configuration()))
+    thread.start()
+    thread.join()
+    assert other[0] is not first
