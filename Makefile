@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Tests run with DEBUG off, as in production; the key is for tests only.
 TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-secret ALLOWED_HOSTS=testserver,localhost,127.0.0.1
-RUN_ENV := DEBUG=true
 
 .PHONY: run test pytest lint check-system venv clean
 
@@ -33,11 +32,17 @@ check-system:
 		echo "Note: libharfbuzz-subset0 is not installed; PDF font subsetting will be slower."; \
 	true
 
-run: $(STAMP) check-system
-	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
-	$(RUN_ENV) $(BIN)/python manage.py load_catalogue
-	$(RUN_ENV) $(BIN)/python manage.py seed_demo
-	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+# A local .env (ignored by git) lets plain `manage.py` commands run in
+# development; real environment variables always win over it.
+.env:
+	echo "# Local development settings; see .env.example for the others." > .env
+	echo "DEBUG=true" >> .env
+
+run: $(STAMP) check-system .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_catalogue
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

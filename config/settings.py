@@ -16,6 +16,28 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def read_env_file(path: str) -> None:
+    """Load KEY=VALUE lines from a local .env file into the environment.
+
+    Real environment variables win, so production and CI set everything
+    explicitly; the file only saves a developer from exporting variables
+    for every `manage.py` command (`make run` writes one with DEBUG=true).
+    """
+    if not path or not Path(path).is_file():
+        return
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise ImproperlyConfigured(f"{path}, line {number}: expected NAME=value.")
+        os.environ.setdefault(name.strip(), value.strip().strip("\"'"))
+
+
+read_env_file(os.environ.get("ENV_FILE", str(BASE_DIR / ".env")))
+
+
 def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 

@@ -8,12 +8,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_django(**env: str) -> subprocess.CompletedProcess:
+SETUP = "import django; django.setup()"
+
+
+def start_django(code: str = SETUP, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
     clean.pop("DATABASE_URL", None)
+    clean["ENV_FILE"] = ""  # a developer's .env must not change these tests
     clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+    return subprocess.run(  # noqa: S603 (the tests' own code)
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings"},
         capture_output=True,
@@ -55,3 +59,22 @@ def test_it_names_a_malformed_email_url():
     result = start_django(DEBUG="true", EMAIL_URL="pigeon://loft")
     assert result.returncode != 0
     assert "EMAIL_URL" in result.stderr
+
+
+def test_a_local_env_file_fills_in_what_the_environment_lacks(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("# local development\nDEBUG=true\nTIME_ZONE='Europe/Paris'\n")
+    show = (
+        f"{SETUP}; from django.conf import settings as s; print(s.DEBUG, s.TIME_ZONE)"
+    )
+    result = start_django(show, ENV_FILE=str(env_file), TIME_ZONE="UTC")
+    # DEBUG came from the file; the real TIME_ZONE variable won over the file.
+    assert result.stdout.split() == ["True", "UTC"], result.stderr
+
+
+def test_a_malformed_env_file_line_is_named(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEBUG=true\nthis is not a setting\n")
+    result = start_django(ENV_FILE=str(env_file))
+    assert result.returncode != 0
+    assert "line 2: expected NAME=value" in result.stderr
