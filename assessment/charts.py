@@ -17,7 +17,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
 from .models import Answer, Level
-from .scoring import AssessmentResults, DomainResult
+from .scoring import ALL_VALUES, AssessmentResults, DomainResult
 
 BRAND = "#0b3d5c"
 ACCENT = "#1f8a70"
@@ -32,7 +32,7 @@ VALUE_COLOURS = {
     -1: "#e4e7eb",
     -2: "#f5f7fa",
 }
-VALUE_ORDER = (0, 1, 2, 3, -1, -2)
+VALUE_ORDER = ALL_VALUES
 HEAT = LinearSegmentedColormap.from_list(
     "maturity", ["#f3d6c4", "#f7f1d0", "#bfe0d4", ACCENT]
 )

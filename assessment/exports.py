@@ -19,8 +19,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 from openpyxl import Workbook
 
-from .models import Answer, Assessment, Level, Response
-from .scoring import AssessmentResults, CapabilityResult, Comparison
+from .models import Answer, Assessment, Response
+from .scoring import (
+    ALL_VALUES,
+    AssessmentResults,
+    CapabilityResult,
+    Comparison,
+    changes_by_name,
+)
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ANSWER_HEADER = [
@@ -109,12 +115,7 @@ RESULT_HEADER = [
     "Median",
     "Answers",
     "Scored answers",
-    "Not started",
-    "Crawl",
-    "Walk",
-    "Run",
-    "Don't know",
-    "Not applicable",
+    *(ANSWER_LABELS[value] for value in ALL_VALUES),
     "Don't know rate",
     "Not applicable rate",
     "Disagreement",
@@ -124,10 +125,6 @@ RESULT_HEADER = [
     "Previous score",
     "Change",
 ]
-
-
-def _level(level: int | None) -> str:
-    return "" if level is None else Level(level).label
 
 
 def result_rows(
@@ -140,8 +137,7 @@ def result_rows(
     """
     personas = results.persona_columns
     header = RESULT_HEADER + [f"Persona: {p.name}" for p in personas]
-    previous = {d.label: d for d in comparison.capabilities} if comparison else {}
-    domain_deltas = {d.label: d for d in comparison.domains} if comparison else {}
+    domain_deltas, previous = changes_by_name(comparison)
     rows = []
     for cap in results.capabilities:
         delta = previous.get(cap.capability.name)
@@ -166,7 +162,7 @@ def result_rows(
                 domain.domain.name,
                 "",
                 domain.score,
-                _level(domain.level),
+                domain.level_name,
                 domain.target,
                 domain.gap,
                 *blanks,
@@ -182,7 +178,7 @@ def result_rows(
             "",
             "",
             results.overall,
-            _level(results.overall_level),
+            results.overall_level_name,
             None,
             None,
             *blanks,
@@ -197,14 +193,14 @@ def result_rows(
 def _capability_figures(cap: CapabilityResult) -> list[Any]:
     return [
         cap.score,
-        _level(cap.level),
+        cap.level_name,
         cap.target,
         cap.gap,
         cap.respondent_mean,
         cap.median,
         cap.answered,
         cap.scored,
-        *[cap.counts[v] for v in (0, 1, 2, 3, -1, -2)],
+        *[cap.counts[v] for v in ALL_VALUES],
         cap.dont_know_rate,
         cap.not_applicable_rate,
         cap.disagreement,
@@ -232,7 +228,7 @@ def results_json(
         "respondents": results.respondents,
         "overall": {
             "score": results.overall,
-            "level": _level(results.overall_level),
+            "level": results.overall_level_name,
             "previous": comparison.overall.previous if comparison else None,
         },
         "domains": [
@@ -240,7 +236,7 @@ def results_json(
                 "slug": d.domain.slug,
                 "name": d.domain.name,
                 "score": d.score,
-                "level": _level(d.level),
+                "level": d.level_name,
                 "target": d.target,
                 "capabilities": [c.capability.slug for c in d.capabilities],
             }
@@ -261,7 +257,7 @@ def _capability_json(cap: CapabilityResult) -> dict[str, Any]:
         "name": cap.capability.name,
         "domain": cap.capability.domain.slug,
         "score": cap.score,
-        "level": _level(cap.level),
+        "level": cap.level_name,
         "target": cap.target,
         "gap": cap.gap,
         "respondent_mean": cap.respondent_mean,

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -65,8 +66,9 @@ from .scoring import (
     Comparison,
     Delta,
     assessment_results,
-    level_label,
-    round_comparison,
+    changes_by_name,
+    previous_comparison,
+    shown_personas,
 )
 
 # The code that decides what a PDF shows: a change to it (a deploy) renders
@@ -362,10 +364,19 @@ class Deadline:
 # What the report says: figures, sentences and charts
 # ---------------------------------------------------------------------------
 
-LEVEL_NAMES = dict(Level.choices)
 # Answer values in the order of the distribution bars, with their labels.
-DISTRIBUTION = [(value, label) for value, label in Answer.Value.choices]
-DISTRIBUTION.sort(key=lambda item: charts.VALUE_ORDER.index(item[0]))
+DISTRIBUTION = [(value, Answer.Value(value).label) for value in charts.VALUE_ORDER]
+
+
+class Stage(NamedTuple):
+    """The next steps of one move, from a level to the next."""
+
+    from_level: int
+    steps: list[NextStep]
+
+    @property
+    def move(self) -> str:
+        return f"{Level(self.from_level).label} → {Level(self.from_level + 1).label}"
 
 
 @dataclass(frozen=True)
@@ -373,7 +384,7 @@ class StepPlan:
     """A prioritised capability's next steps, from its level towards its target."""
 
     result: CapabilityResult
-    stages: list[tuple[int, list[NextStep]]]  # (from level, steps)
+    stages: list[Stage]
 
 
 def distribution_background(counts: dict[int, int]) -> str:
@@ -394,15 +405,6 @@ def distribution_background(counts: dict[int, int]) -> str:
             stops.append(f"{colour} {start:.2f}%, {colour} {end:.2f}%")
             start = end
     return f"linear-gradient(to right, {', '.join(stops)})"
-
-
-def score_text(score: float | None) -> str:
-    """Return a score as the report prints it: one decimal, or a dash."""
-    return "–" if score is None else f"{score:.1f}"
-
-
-def level_text(score: float | None) -> str:
-    return "no score" if score is None else LEVEL_NAMES[level_label(score)]
 
 
 def _names(items: list[str]) -> str:
@@ -447,8 +449,8 @@ def summary_sentences(
         best, worst = scored[-1], scored[0]
         sentences.append(
             f"The strongest domain is {best.domain.name} ({best.score:.1f}, "
-            f"{LEVEL_NAMES[best.level]}); the weakest is {worst.domain.name} "
-            f"({worst.score:.1f}, {LEVEL_NAMES[worst.level]})."
+            f"{best.level_name}); the weakest is {worst.domain.name} "
+            f"({worst.score:.1f}, {worst.level_name})."
         )
     below = results.priorities
     if below:
@@ -514,9 +516,11 @@ def step_plans(results: AssessmentResults) -> tuple[list[StepPlan], list]:
         # the first action towards their next level, which keeps the report
         # focused (and within its page and time budget) when many
         # capabilities are below target. The app's framework guide lists all.
-        stages = [(level, steps[(result.capability.pk, level)]) for level in levels]
+        stages = [
+            Stage(level, steps[(result.capability.pk, level)]) for level in levels
+        ]
         if result.priority > DETAILED_PLANS:
-            stages = [(level, found[:1]) for level, found in stages[:1]]
+            stages = [Stage(level, found[:1]) for level, found in stages[:1]]
         plans.append(StepPlan(result, stages))
     sustain = [
         c for c in results.capabilities if c.score is not None and c.priority is None
@@ -570,16 +574,11 @@ def report_context(
     comments = options.include_comments and assessment.comments_published
     results = assessment_results(assessment, include_comments=comments)
     participation = participation_summary(assessment=assessment)
-    comparison = None
-    if assessment.previous_id:
-        previous = Assessment.objects.select_related("framework").get(
-            pk=assessment.previous_id
-        )
-        comparison = round_comparison(results, assessment_results(previous))
+    comparison = previous_comparison(results)
     plans, sustain = step_plans(results)
     deadline.check()
     drawn = report_charts(results, deadline)
-    changes = capability_changes(comparison)
+    _, changes = changes_by_name(comparison)
     domains = [
         {
             "result": domain,
@@ -617,7 +616,6 @@ def report_context(
         "movers": largest_changes(comparison),
         "knowledge_gaps": knowledge_gaps,
         "legend": [(charts.VALUE_COLOURS[v], label) for v, label in DISTRIBUTION],
-        "levels": Level.choices,
         "include_comments": comments,
         "comments": all_comments[:COMMENTS_LIMIT],
         "comments_left_out": max(len(all_comments) - COMMENTS_LIMIT, 0),
@@ -655,13 +653,6 @@ class CapabilityRow:
     score_percent: float  # bar length on the 0-3 scale
     target_percent: float  # target mark position on the same scale
     change: Delta | None = None  # since the previous round, if any
-
-
-def capability_changes(comparison: Comparison | None) -> dict[str, Delta]:
-    """Return the previous round's change of each capability, by name."""
-    if comparison is None:
-        return {}
-    return {delta.label: delta for delta in comparison.capabilities}
 
 
 def largest_changes(
@@ -715,8 +706,7 @@ def heatmap_table(
     (CapabilityResult.persona_scores already respects the threshold); a
     persona that has none in these capabilities gets no column.
     """
-    seen = {ps.persona.pk: ps.persona for c in capabilities for ps in c.persona_scores}
-    personas = sorted(seen.values(), key=lambda p: p.position)
+    personas = shown_personas(capabilities)
     rows = []
     for capability in capabilities:
         scores = {ps.persona.pk: ps.score for ps in capability.persona_scores}

@@ -21,6 +21,7 @@ from .scoring import (
     CONTESTED_AT,
     AssessmentResults,
     assessment_results,
+    changes_by_name,
     previous_comparison,
 )
 
@@ -42,10 +43,7 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         assessment, include_comments=_may_read_comments(assessment, role)
     )
     comparison = previous_comparison(results)
-    by_domain, by_capability = {}, {}
-    if comparison is not None:
-        by_domain = {d.label: d for d in comparison.domains}
-        by_capability = {d.label: d for d in comparison.capabilities}
+    by_domain, by_capability = changes_by_name(comparison)
     domains = [
         (
             domain,

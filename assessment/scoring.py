@@ -93,7 +93,7 @@ class CapabilityResult:
 
     @property
     def level_name(self) -> str:
-        return "" if self.level is None else Level(self.level).label
+        return level_name(self.level)
 
     @property
     def target_name(self) -> str:
@@ -130,7 +130,7 @@ class DomainResult:
 
     @property
     def level_name(self) -> str:
-        return "" if self.level is None else Level(self.level).label
+        return level_name(self.level)
 
     @property
     def gap(self) -> float | None:
@@ -176,12 +176,17 @@ class AssessmentResults:
 
     @property
     def overall_level_name(self) -> str:
-        return "" if self.overall_level is None else Level(self.overall_level).label
+        return level_name(self.overall_level)
 
 
 # ---------------------------------------------------------------------------
 # Pure maths
 # ---------------------------------------------------------------------------
+
+
+def level_name(level: int | None) -> str:
+    """Return a level's name, or "" for no level (nothing scored)."""
+    return "" if level is None else Level(level).label
 
 
 def level_label(score: float | Fraction) -> int:
@@ -373,11 +378,11 @@ def combine(
         personas=breakdown(persona_respondents, k),
         business_units=breakdown(unit_respondents, k),
         comments=comments,
-        persona_columns=_shown_personas(results),
+        persona_columns=shown_personas(results),
     )
 
 
-def _shown_personas(results: list[CapabilityResult]) -> list[Persona]:
+def shown_personas(results: Iterable[CapabilityResult]) -> list[Persona]:
     """Return the personas shown for at least one capability, in catalogue order."""
     seen = {ps.persona.pk: ps.persona for c in results for ps in c.persona_scores}
     return sorted(seen.values(), key=lambda p: p.position)
@@ -493,6 +498,18 @@ class Comparison:
     domains: list[Delta]
     capabilities: list[Delta]
     unmatched: list[str]  # previous capabilities with no counterpart now
+
+
+def changes_by_name(
+    comparison: Comparison | None,
+) -> tuple[dict[str, Delta], dict[str, Delta]]:
+    """Return the domain and capability changes by current name ({} for none)."""
+    if comparison is None:
+        return {}, {}
+    return (
+        {d.label: d for d in comparison.domains},
+        {d.label: d for d in comparison.capabilities},
+    )
 
 
 def match_capabilities(

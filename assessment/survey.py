@@ -155,23 +155,23 @@ def _minutes(question_count: int) -> int:
 def _options(question: Capability, value: str) -> list[dict]:
     """Return the choices of one question with their descriptors."""
     choices = [
-        (Level.NOT_STARTED, "Not started", [NOT_STARTED_HINT]),
-        (Level.CRAWL, "Crawl", question.signs(Level.CRAWL)),
-        (Level.WALK, "Walk", question.signs(Level.WALK)),
-        (Level.RUN, "Run", question.signs(Level.RUN)),
-        (Answer.Value.DONT_KNOW, "Don't know", [DONT_KNOW_HINT]),
-        (Answer.Value.NOT_APPLICABLE, "Not applicable", [NOT_APPLICABLE_HINT]),
+        (Level.NOT_STARTED, [NOT_STARTED_HINT]),
+        (Level.CRAWL, question.signs(Level.CRAWL)),
+        (Level.WALK, question.signs(Level.WALK)),
+        (Level.RUN, question.signs(Level.RUN)),
+        (Answer.Value.DONT_KNOW, [DONT_KNOW_HINT]),
+        (Answer.Value.NOT_APPLICABLE, [NOT_APPLICABLE_HINT]),
     ]
     return [
         {
             "value": str(int(choice)),
-            "label": label,
+            "label": _value_label(choice),
             "signs": signs,
             "checked": value == str(int(choice)),
             # Crawl, Walk and Run list their signs; the others have one hint.
             "listed": choice in (Level.CRAWL, Level.WALK, Level.RUN),
         }
-        for choice, label, signs in choices
+        for choice, signs in choices
     ]
 
 
@@ -393,11 +393,12 @@ def _answer_rows(sections: list[Section], answers) -> list[dict]:
             "items": [
                 {
                     "capability": question,
-                    "value": answers.get(question.pk, (None, ""))[0],
-                    "label": _value_label(answers.get(question.pk, (None, ""))[0]),
-                    "comment": answers.get(question.pk, (None, ""))[1],
+                    "value": value,
+                    "label": _value_label(value),
+                    "comment": comment,
                 }
                 for question in section.questions
+                for value, comment in [answers.get(question.pk, (None, ""))]
             ],
         }
         for section in sections

@@ -78,6 +78,8 @@ def test_next_steps_start_at_the_current_level_of_each_priority(assessment):
     assert allocation.stages[0][1] == expected
     html = report_html(assessment, ReportOptions())
     assert expected[0].owner.name in html
+    assert "<h4>Crawl → Walk</h4>" in html
+    assert "Then Walk → Run:" in html
     # Budgeting (2.0 against a Crawl target) is sustained, not planned.
     assert BU not in plans
     assert BU in {c.capability.slug for c in ctx["sustain"]}

@@ -48,6 +48,8 @@ def test_heatmap_shows_only_personas_with_at_least_k_answers(results):
 def test_radar_falls_back_to_bars_with_fewer_than_three_domains(results):
     svg = charts.radar_svg(results)
     assert "Understand Usage" in svg and "Target" in svg
+    # The bars' level axis starts at Not started; the radar's rings do not.
+    assert "Not started" in svg
 
 
 def test_radar_draws_a_polar_chart_for_many_domains(organisation, framework):
@@ -59,6 +61,7 @@ def test_radar_draws_a_polar_chart_for_many_domains(organisation, framework):
     svg = charts.radar_svg(assessment_results(assessment))
     assert "Manage the" in svg and "FinOps Practice" in svg
     assert "Walk" in svg  # the radial level labels
+    assert "Not started" not in svg  # no fallback bar axis
 
 
 def test_charts_render_without_any_answer(organisation, framework):
