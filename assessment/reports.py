@@ -608,6 +608,7 @@ def report_context(
         "summary": summary_sentences(results, participation),
         "top_priorities": results.priorities[:5],
         "radar": drawn["radar"],
+        "heat_styles": heat_styles(),
         "domains": domains,
         "plans": plans,
         "detailed": DETAILED_PLANS,
@@ -689,10 +690,29 @@ def capability_row(
     )
 
 
+# Heatmap cells take one of this many shades, as classes: an inline style per
+# cell would be parsed by WeasyPrint cell by cell.
+HEAT_SHADES = 12
+
+
 @dataclass(frozen=True)
 class HeatCell:
     score: float | None
-    colour: str
+
+    @property
+    def shade(self) -> int | None:
+        """Return the cell's shade class number (0 to HEAT_SHADES - 1)."""
+        if self.score is None:
+            return None
+        return min(int(self.score / 3 * HEAT_SHADES), HEAT_SHADES - 1)
+
+
+def heat_styles() -> str:
+    """Return the CSS of the heatmap shades, in the charts' colour scale."""
+    return " ".join(
+        f".heat-{i} {{ background: {to_hex(charts.HEAT((i + 0.5) / HEAT_SHADES))}; }}"
+        for i in range(HEAT_SHADES)
+    )
 
 
 def heatmap_table(
@@ -710,13 +730,7 @@ def heatmap_table(
     rows = []
     for capability in capabilities:
         scores = {ps.persona.pk: ps.score for ps in capability.persona_scores}
-        cells = [
-            HeatCell(
-                scores.get(p.pk),
-                to_hex(charts.HEAT(scores[p.pk] / 3)) if p.pk in scores else "#ffffff",
-            )
-            for p in personas
-        ]
+        cells = [HeatCell(scores.get(p.pk)) for p in personas]
         rows.append((capability, cells))
     return personas, rows
 
