@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
 from assessment.models import FrameworkVersion, Organisation, Response
@@ -37,6 +38,9 @@ def browser():
         )
         yield browser
         browser.close()
+        # ORM calls made while Playwright's event loop runs get connections
+        # of their own context; close them here, where they are visible.
+        connections.close_all()
 
 
 @pytest.fixture
