@@ -131,6 +131,10 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .filter(sent_at__isnull=True)
             .count()
         )
+        # The button says how many people it emails before anyone clicks.
+        ctx["remind_count"] = invitations.reminder_candidates(
+            assessment=assessment
+        ).count()
     return render(request, "assessment/assessment_detail.html", ctx)
 
 

@@ -69,7 +69,8 @@ def test_an_owner_runs_a_round_through_the_ui(client, owner, framework):
     assert "25%" in page  # 5 of 20 submitted
     assert "5 of 20 submitted, 1 in progress" in page
 
-    # Remind: only the 15 who have not submitted.
+    # Remind: only the 15 who have not submitted, as the button says.
+    assert "Remind 15 who have not submitted" in page
     mail.outbox.clear()
     client.post(reverse("assessment:remind", args=[assessment.pk]))
     assert len(mail.outbox) == 15
