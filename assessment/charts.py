@@ -16,8 +16,8 @@ import matplotlib
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
-from .models import Answer, Level
-from .scoring import ALL_VALUES, AssessmentResults, DomainResult
+from .models import Level
+from .scoring import AssessmentResults, DomainResult
 
 BRAND = "#0b3d5c"
 ACCENT = "#1f8a70"
@@ -32,7 +32,6 @@ VALUE_COLOURS = {
     -1: "#e4e7eb",
     -2: "#f5f7fa",
 }
-VALUE_ORDER = ALL_VALUES
 HEAT = LinearSegmentedColormap.from_list(
     "maturity", ["#f3d6c4", "#f7f1d0", "#bfe0d4", ACCENT]
 )
@@ -200,44 +199,6 @@ def heatmap(results: AssessmentResults) -> Figure:
 
 
 # ---------------------------------------------------------------------------
-# Answer distribution per capability
-# ---------------------------------------------------------------------------
-
-
-def distribution(results: AssessmentResults) -> Figure:
-    """Plot each capability's answers as a stacked 100% bar."""
-    caps = results.capabilities
-    fig = _figure(6.5, 1.2 + 0.3 * max(len(caps), 1))
-    ax = fig.add_subplot()
-    y = list(range(len(caps)))
-    left = [0.0] * len(caps)
-    labels = dict(Answer.Value.choices)
-    for value in VALUE_ORDER:
-        widths = [c.share(value) * 100 for c in caps]
-        ax.barh(
-            y,
-            widths,
-            left=left,
-            color=VALUE_COLOURS[value],
-            edgecolor="white",
-            linewidth=0.5,
-            label=labels[value],
-            height=0.7,
-        )
-        left = [a + b for a, b in zip(left, widths, strict=True)]
-    ax.set_yticks(y, [c.capability.name for c in caps], fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("Share of answers (%)", fontsize=8)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.legend(
-        ncols=6, fontsize=7, frameon=False, loc="lower center", bbox_to_anchor=(0.4, 1)
-    )
-    return fig
-
-
-# ---------------------------------------------------------------------------
 # One-call helpers
 # ---------------------------------------------------------------------------
 
@@ -248,7 +209,3 @@ def radar_svg(results: AssessmentResults) -> str:
 
 def heatmap_svg(results: AssessmentResults) -> str:
     return to_svg(heatmap(results))
-
-
-def distribution_svg(results: AssessmentResults) -> str:
-    return to_svg(distribution(results))

@@ -61,6 +61,7 @@ from .models import (
 )
 from .participation import ParticipationSummary, participation_summary
 from .scoring import (
+    ALL_VALUES,
     AssessmentResults,
     CapabilityResult,
     Comparison,
@@ -365,7 +366,7 @@ class Deadline:
 # ---------------------------------------------------------------------------
 
 # Answer values in the order of the distribution bars, with their labels.
-DISTRIBUTION = [(value, Answer.Value(value).label) for value in charts.VALUE_ORDER]
+DISTRIBUTION = [(value, Answer.Value(value).label) for value in ALL_VALUES]
 
 
 class Stage(NamedTuple):
