@@ -87,6 +87,10 @@ COMMENTS_LIMIT = 300
 
 # Prioritised capabilities whose next steps go all the way to their target.
 DETAILED_PLANS = 5
+# Below the detailed plans, capabilities less than half a level from their
+# target are named rather than given an action: the report stays focused on
+# the gaps that matter.
+NEAR_GAP = 0.5
 # "svg" or "png": see report_charts.
 CHART_FORMAT = "svg"
 
@@ -611,7 +615,12 @@ def report_context(
         "radar": drawn["radar"],
         "heat_styles": heat_styles(),
         "domains": domains,
-        "plans": plans,
+        "plans": plans[:DETAILED_PLANS],
+        "brief_plans": [p for p in plans[DETAILED_PLANS:] if p.result.gap >= NEAR_GAP],
+        "near_target": [
+            p.result for p in plans[DETAILED_PLANS:] if p.result.gap < NEAR_GAP
+        ],
+        "near_gap": NEAR_GAP,
         "detailed": DETAILED_PLANS,
         "sustain": sustain,
         "comparison": comparison,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.html import escape
 
 from assessment import reports
+from assessment.demo import demo_rounds_create
 from assessment.lifecycle import assessment_create
 from assessment.models import Capability, NextStep
 from assessment.reports import (
@@ -261,3 +262,19 @@ def test_renders_in_one_thread_share_a_font_configuration():
     thread.start()
     thread.join()
     assert other[0] is not first
+
+
+def test_capabilities_close_to_target_are_named_not_planned(organisation):
+    rounds = demo_rounds_create(organisation=organisation, respondents=40, seed=7)
+    assessment = rounds.current
+    ctx = report_context(assessment, ReportOptions())
+    assert ctx["brief_plans"] and ctx["near_target"]
+    for result in ctx["near_target"]:
+        assert result.gap < reports.NEAR_GAP
+    for plan in ctx["brief_plans"]:
+        assert plan.result.gap >= reports.NEAR_GAP
+    assert len(ctx["plans"]) <= reports.DETAILED_PLANS
+    below = {c.capability.pk for c in assessment_results(assessment).priorities}
+    listed = [p.result for p in ctx["plans"] + ctx["brief_plans"]]
+    listed += ctx["near_target"]
+    assert {c.capability.pk for c in listed} == below
