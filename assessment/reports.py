@@ -11,6 +11,7 @@ with a message instead of a worker timeout.
 import base64
 import contextlib
 import functools
+import gc
 import hashlib
 import math
 import mimetypes
@@ -24,6 +25,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import pyphen
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -40,7 +42,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 from matplotlib.colors import to_hex
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
@@ -54,7 +56,6 @@ from .models import (
     Level,
     Membership,
     NextStep,
-    Persona,
     RenderedReport,
     Response,
     ScopedCapability,
@@ -613,7 +614,6 @@ def report_context(
         "summary": summary_sentences(results, participation),
         "top_priorities": results.priorities[:5],
         "radar": drawn["radar"],
-        "heat_styles": heat_styles(),
         "domains": domains,
         "plans": plans[:DETAILED_PLANS],
         "brief_plans": [p for p in plans[DETAILED_PLANS:] if p.result.gap >= NEAR_GAP],
@@ -708,6 +708,7 @@ HEAT_SHADES = 12
 @dataclass(frozen=True)
 class HeatCell:
     score: float | None
+    span: int = 1  # columns covered: a run of blank cells is one cell
 
     @property
     def shade(self) -> int | None:
@@ -725,10 +726,30 @@ def heat_styles() -> str:
     )
 
 
+@functools.cache
+def _hyphenator() -> pyphen.Pyphen:
+    return pyphen.Pyphen(lang="en_US")
+
+
+@functools.lru_cache(maxsize=256)
+def soft_hyphenated(name: str) -> str:
+    """Return a name with soft hyphens in its long words.
+
+    Persona names head narrow heatmap columns: "Practitioner" must break as
+    "Practi-tioner", not letter by letter. Marking the breaks here costs
+    nothing per render; WeasyPrint's automatic hyphenation would look every
+    word of the column up on every render.
+    """
+    return " ".join(
+        _hyphenator().inserted(word, hyphen="\u00ad") if len(word) > 8 else word
+        for word in name.split(" ")
+    )
+
+
 def heatmap_table(
     capabilities: list[CapabilityResult],
-) -> tuple[list[Persona], list[tuple[CapabilityResult, list[HeatCell]]]]:
-    """Return a persona x capability heatmap as table rows, in the charts' colours.
+) -> tuple[list[str], list[tuple[CapabilityResult, list[HeatCell]]]]:
+    """Return a persona x capability heatmap: column headings and rows.
 
     Drawn as an HTML table rather than an image: the text stays crisp and
     searchable, and it lays out several times faster than a matplotlib
@@ -740,9 +761,24 @@ def heatmap_table(
     rows = []
     for capability in capabilities:
         scores = {ps.persona.pk: ps.score for ps in capability.persona_scores}
-        cells = [HeatCell(scores.get(p.pk)) for p in personas]
-        rows.append((capability, cells))
-    return personas, rows
+        rows.append((capability, heat_cells([scores.get(p.pk) for p in personas])))
+    return [soft_hyphenated(p.name) for p in personas], rows
+
+
+def heat_cells(scores: list[float | None]) -> list[HeatCell]:
+    """Return a heatmap row's cells, each run of blanks merged into one.
+
+    Most cells are blank (personas not asked, or hidden under k) and each
+    table cell costs WeasyPrint as much layout as a filled one; a blank
+    cell spanning the run looks the same.
+    """
+    cells: list[HeatCell] = []
+    for score in scores:
+        if score is None and cells and cells[-1].score is None:
+            cells[-1] = HeatCell(None, cells[-1].span + 1)
+        else:
+            cells.append(HeatCell(score))
+    return cells
 
 
 # ---------------------------------------------------------------------------
@@ -777,11 +813,53 @@ def render_pdf(
     deadline = Deadline(RENDER_BUDGET if budget is None else budget)
     html = report_html(assessment, options, deadline=deadline)
     deadline.check()
-    document = HTML(
-        string=html, base_url=static_base_url(), url_fetcher=StaticOnlyURLFetcher()
-    ).render(font_config=font_configuration())
-    deadline.check()
-    return document.write_pdf()
+    return html_to_pdf(html, deadline)
+
+
+def html_to_pdf(html: str, deadline: Deadline | None = None) -> bytes:
+    """Lay out the report's HTML and write it as PDF (WeasyPrint's work)."""
+    with garbage_collection_paused():
+        document = HTML(
+            string=html, base_url=static_base_url(), url_fetcher=StaticOnlyURLFetcher()
+        ).render(font_config=font_configuration(), stylesheets=[report_stylesheet()])
+        if deadline:
+            deadline.check()
+        return document.write_pdf()
+
+
+class _CollectorPause:
+    """Turn Python's cyclic garbage collector off while WeasyPrint works.
+
+    A render allocates hundreds of thousands of short-lived objects, which
+    set off collections that walk every object of the process: about 3% of
+    the render's instructions (bench/report.py). Reference counting still
+    frees almost everything; the few cycles left are collected once the
+    collector is back on. Counted, so that concurrent renders in threads
+    do not turn it back on under each other.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pausers = 0
+        self.was_enabled = True
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self.lock:
+            if self.pausers == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.pausers += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.pausers -= 1
+                if self.pausers == 0 and self.was_enabled:
+                    gc.enable()
+
+
+garbage_collection_paused = _CollectorPause()
 
 
 _fonts = threading.local()
@@ -798,6 +876,26 @@ def font_configuration() -> FontConfiguration:
     if not hasattr(_fonts, "config"):
         _fonts.config = FontConfiguration()
     return _fonts.config
+
+
+def report_stylesheet() -> CSS:
+    """Return the report's print styles, parsed once per thread and file version.
+
+    Parsing report.css on every render costs about 2% of it; the parsed
+    sheet goes with this thread's font configuration, where its @font-face
+    rules are registered. An edited file is parsed again.
+    """
+    path = Path(settings.STATICFILES_DIRS[0]) / "report" / "report.css"
+    version = (path, path.stat().st_mtime_ns)
+    if getattr(_fonts, "stylesheet_version", None) != version:
+        _fonts.stylesheet = CSS(
+            string=path.read_text() + heat_styles(),
+            base_url=static_base_url() + "report/",
+            url_fetcher=StaticOnlyURLFetcher(),
+            font_config=font_configuration(),
+        )
+        _fonts.stylesheet_version = version
+    return _fonts.stylesheet
 
 
 def report_pdf(

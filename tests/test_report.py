@@ -1,6 +1,8 @@
 """The PDF report's content, its URL fetcher and its rendering."""
 
+import gc
 import io
+import os
 import threading
 from pathlib import Path
 
@@ -120,7 +122,7 @@ def test_a_hostile_comment_fetches_nothing_and_prints_as_text(assessment, monkey
 
     monkeypatch.setattr(StaticOnlyURLFetcher, "fetch", recording_fetch)
     pdf = render_pdf(assessment, ReportOptions(include_comments=True))
-    assert fetched, "the stylesheet and fonts load through the fetcher"
+    assert fetched, "the radar chart loads through the fetcher"
     assert all(url.startswith(("file://", "data:")) for url in fetched)
     assert not [url for url in fetched if "evil" in url or "passwd" in url]
     assert "evil.example/pixel.png" in pdf_text(pdf)
@@ -278,3 +280,56 @@ def test_capabilities_close_to_target_are_named_not_planned(organisation):
     listed = [p.result for p in ctx["plans"] + ctx["brief_plans"]]
     listed += ctx["near_target"]
     assert {c.capability.pk for c in listed} == below
+
+
+def test_the_heatmap_hides_personas_under_k_and_merges_blank_runs(assessment):
+    ctx = report_context(assessment, ReportOptions())
+    personas, rows = ctx["domains"][0]["heatmap"]
+    # Finance has a single response, under the threshold of 2: no column.
+    assert "Finance" not in personas
+    assert "FinOps Prac\u00adti\u00adtion\u00ader" in personas
+    for _, cells in rows:
+        assert sum(cell.span for cell in cells) == len(personas)
+    html = report_html(assessment, ReportOptions())
+    assert 'class="heatmap fixed"' in html
+
+
+def test_runs_of_blank_heatmap_cells_become_one_cell():
+    cells = reports.heat_cells([1.5, None, None, 2.0, None])
+    assert [(c.score, c.span) for c in cells] == [
+        (1.5, 1),
+        (None, 2),
+        (2.0, 1),
+        (None, 1),
+    ]
+    assert [c.shade for c in cells] == [6, None, 8, None]
+
+
+def test_persona_names_get_soft_hyphens_in_long_words_only():
+    assert reports.soft_hyphenated("Finance") == "Finance"
+    assert reports.soft_hyphenated("FinOps Practitioner") == (
+        "FinOps Prac\u00adti\u00adtion\u00ader"
+    )
+
+
+def test_the_collector_is_paused_during_renders_and_restored_after():
+    assert gc.isenabled()
+    with reports.garbage_collection_paused():
+        with reports.garbage_collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled(), "the outer render is still running"
+    assert gc.isenabled()
+
+
+def test_the_stylesheet_is_parsed_once_until_the_file_changes(tmp_path, settings):
+    (tmp_path / "report").mkdir()
+    css = tmp_path / "report" / "report.css"
+    css.write_text("p { color: red }")
+    settings.STATICFILES_DIRS = [tmp_path]
+    first = reports.report_stylesheet()
+    assert reports.report_stylesheet() is first
+    css.write_text("p { color: blue }")
+    # An edit within the file system's timestamp resolution: move it on.
+    stat = css.stat()
+    os.utime(css, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert reports.report_stylesheet() is not first
