@@ -11,7 +11,6 @@ with a message instead of a worker timeout.
 import base64
 import contextlib
 import functools
-import gc
 import hashlib
 import math
 import mimetypes
@@ -818,48 +817,12 @@ def render_pdf(
 
 def html_to_pdf(html: str, deadline: Deadline | None = None) -> bytes:
     """Lay out the report's HTML and write it as PDF (WeasyPrint's work)."""
-    with garbage_collection_paused():
-        document = HTML(
-            string=html, base_url=static_base_url(), url_fetcher=StaticOnlyURLFetcher()
-        ).render(font_config=font_configuration(), stylesheets=[report_stylesheet()])
-        if deadline:
-            deadline.check()
-        return document.write_pdf()
-
-
-class _CollectorPause:
-    """Turn Python's cyclic garbage collector off while WeasyPrint works.
-
-    A render allocates hundreds of thousands of short-lived objects, which
-    set off collections that walk every object of the process: about 3% of
-    the render's instructions (bench/report.py). Reference counting still
-    frees almost everything; the few cycles left are collected once the
-    collector is back on. Counted, so that concurrent renders in threads
-    do not turn it back on under each other.
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.pausers = 0
-        self.was_enabled = True
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self.lock:
-            if self.pausers == 0:
-                self.was_enabled = gc.isenabled()
-                gc.disable()
-            self.pausers += 1
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.pausers -= 1
-                if self.pausers == 0 and self.was_enabled:
-                    gc.enable()
-
-
-garbage_collection_paused = _CollectorPause()
+    document = HTML(
+        string=html, base_url=static_base_url(), url_fetcher=StaticOnlyURLFetcher()
+    ).render(font_config=font_configuration(), stylesheets=[report_stylesheet()])
+    if deadline:
+        deadline.check()
+    return document.write_pdf()
 
 
 _fonts = threading.local()

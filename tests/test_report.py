@@ -1,6 +1,5 @@
 """The PDF report's content, its URL fetcher and its rendering."""
 
-import gc
 import io
 import os
 import threading
@@ -310,15 +309,6 @@ def test_persona_names_get_soft_hyphens_in_long_words_only():
     assert reports.soft_hyphenated("FinOps Practitioner") == (
         "FinOps Prac\u00adti\u00adtion\u00ader"
     )
-
-
-def test_the_collector_is_paused_during_renders_and_restored_after():
-    assert gc.isenabled()
-    with reports.garbage_collection_paused():
-        with reports.garbage_collection_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled(), "the outer render is still running"
-    assert gc.isenabled()
 
 
 def test_the_stylesheet_is_parsed_once_until_the_file_changes(tmp_path, settings):
