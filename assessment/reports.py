@@ -734,9 +734,9 @@ def _hyphenator() -> pyphen.Pyphen:
 def soft_hyphenated(name: str) -> str:
     """Return a name with soft hyphens in its long words.
 
-    Persona names head narrow heatmap columns: "Practitioner" must break as
-    "Practi-tioner", not letter by letter. Marking the breaks here costs
-    nothing per render; WeasyPrint's automatic hyphenation would look every
+    Persona names head narrow heatmap columns: "Practitioner" must break
+    between syllables (Prac-ti-tion-er), not anywhere. Marking the breaks
+    here is cached; WeasyPrint's automatic hyphenation would look every
     word of the column up on every render.
     """
     return " ".join(
