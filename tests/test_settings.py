@@ -26,10 +26,25 @@ def start_django(code: str = SETUP, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
-    result = start_django(DEBUG="false")
-    assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+def test_a_server_refuses_to_start_without_secret_key_when_debug_is_off():
+    for server in ("config.wsgi", "config.asgi"):
+        result = start_django(f"import {server}", DEBUG="false")
+        assert result.returncode != 0
+        assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_commands_that_sign_nothing_run_without_secret_key():
+    code = (
+        "import django; django.setup(); from django.core.management import "
+        "call_command; call_command('makemigrations', check=True, dry_run=True)"
+    )
+    result = start_django(code, DEBUG="false")
+    assert result.returncode == 0, result.stderr
+    result = start_django(
+        SETUP + "; from django.conf import settings; settings.SECRET_KEY",
+        DEBUG="false",
+    )
+    assert "SECRET_KEY setting must not be empty" in result.stderr
 
 
 def test_it_starts_with_a_secret_key():
