@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -323,3 +324,22 @@ def test_the_stylesheet_is_parsed_once_until_the_file_changes(tmp_path, settings
     stat = css.stat()
     os.utime(css, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     assert reports.report_stylesheet() is not first
+
+
+def test_indentation_before_block_tags_goes_and_spaces_between_words_stay():
+    html = (
+        "<section>\n  <p>Owner <strong>Finance</strong> <span>KPI</span>\n  </p>\n"
+        '  <table>\n    <tr>\n      <td class="num">1.0</td>\n    </tr>\n  </table>'
+        '\n<p class="comment">line one\n  line two</p>\n</section>'
+    )
+    assert reports.without_block_spacing(html) == (
+        "<section><p>Owner <strong>Finance</strong> <span>KPI</span></p><table><tr>"
+        '<td class="num">1.0</td></tr></table><p class="comment">line one\n  line two'
+        "</p></section>"
+    )
+
+
+def test_the_report_html_has_no_indentation_before_rows_or_cells(assessment):
+    html = report_html(assessment, ReportOptions())
+    assert "<tr>" in html and "<td" in html
+    assert not re.search(r"\s<(?:tr|td|th|li|p|div)[\s>]", html)
