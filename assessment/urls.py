@@ -1,77 +1,64 @@
+"""URLs, grouped by the view module that serves them.
+
+- views_assessments: the organisation's assessments and the owner's hub
+- views_invitations: invitees, emails and open links (owners)
+- views_results: dashboard, downloads, the PDF report and the scoring method
+- views_survey: the participant's pages (personal and open links, no account)
+"""
+
 from django.urls import path
 
-from . import reports, results, survey, views
+from . import views_assessments as assessments
+from . import views_invitations as invitations
+from . import views_results as results
+from . import views_survey as survey
 
 app_name = "assessment"
 
+A = "assessments/<int:pk>/"
+
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("o/<slug:org>/", views.assessment_list, name="list"),
-    path("assessments/<int:pk>/", views.assessment_detail, name="detail"),
-    # Owners' side (issue 3): lifecycle, scope, invitations.
-    path("o/<slug:org>/new/", views.assessment_create, name="create"),
-    path("assessments/<int:pk>/edit/", views.assessment_edit, name="edit"),
-    path("assessments/<int:pk>/scope/", views.assessment_scope, name="scope"),
-    path("assessments/<int:pk>/routing/", views.assessment_routing, name="routing"),
-    path("assessments/<int:pk>/open/", views.assessment_open, name="open"),
-    path("assessments/<int:pk>/close/", views.assessment_close, name="close"),
-    path("assessments/<int:pk>/reopen/", views.assessment_reopen, name="reopen"),
+    # The organisation's assessments and the owner's hub.
+    path("", assessments.home, name="home"),
+    path("o/<slug:org>/", assessments.assessment_list, name="list"),
+    path("o/<slug:org>/new/", assessments.assessment_create, name="create"),
+    path(A, assessments.assessment_detail, name="detail"),
+    path(A + "edit/", assessments.assessment_edit, name="edit"),
+    path(A + "scope/", assessments.assessment_scope, name="scope"),
+    path(A + "routing/", assessments.assessment_routing, name="routing"),
+    path(A + "open/", assessments.assessment_open, name="open"),
+    path(A + "close/", assessments.assessment_close, name="close"),
+    path(A + "reopen/", assessments.assessment_reopen, name="reopen"),
+    path(A + "duplicate/", assessments.assessment_duplicate, name="duplicate"),
+    path("framework/", assessments.framework, name="framework"),
+    # Invitations and open links (owners).
+    path(A + "invitations/", invitations.invitation_list, name="invitations"),
     path(
-        "assessments/<int:pk>/duplicate/",
-        views.assessment_duplicate,
-        name="duplicate",
+        A + "invitations/send/", invitations.invitations_send, name="invitations_send"
     ),
+    path(A + "invitations/remind/", invitations.invitations_remind, name="remind"),
     path(
-        "assessments/<int:pk>/invitations/",
-        views.invitation_list,
-        name="invitations",
-    ),
-    path(
-        "assessments/<int:pk>/invitations/send/",
-        views.invitations_send,
-        name="invitations_send",
-    ),
-    path(
-        "assessments/<int:pk>/invitations/remind/",
-        views.invitations_remind,
-        name="remind",
-    ),
-    path(
-        "assessments/<int:pk>/invitations/<int:invitation_pk>/resend/",
-        views.invitation_resend,
+        A + "invitations/<int:invitation_pk>/resend/",
+        invitations.invitation_resend,
         name="invitation_resend",
     ),
     path(
-        "assessments/<int:pk>/invitations/<int:invitation_pk>/delete/",
-        views.invitation_delete,
+        A + "invitations/<int:invitation_pk>/delete/",
+        invitations.invitation_delete,
         name="invitation_delete",
     ),
+    path(A + "open-links/", invitations.open_link_create, name="open_link_create"),
     path(
-        "assessments/<int:pk>/open-links/",
-        views.open_link_create,
-        name="open_link_create",
-    ),
-    path(
-        "assessments/<int:pk>/open-links/<int:link_pk>/deactivate/",
-        views.open_link_deactivate,
+        A + "open-links/<int:link_pk>/deactivate/",
+        invitations.open_link_deactivate,
         name="open_link_deactivate",
     ),
-    # PDF maturity report (issue 6).
-    path("assessments/<int:pk>/report.pdf", reports.report_download, name="report"),
-    # Results, scoring method and exports (issue 5).
-    path("assessments/<int:pk>/results/", results.dashboard, name="results"),
-    path(
-        "assessments/<int:pk>/results.<str:fmt>",
-        results.export_results,
-        name="export_results",
-    ),
-    path(
-        "assessments/<int:pk>/answers.<str:fmt>",
-        results.export_answers,
-        name="export_answers",
-    ),
+    # Results, downloads and the PDF report (owners and viewers).
+    path(A + "results/", results.dashboard, name="results"),
+    path(A + "results.<str:fmt>", results.export_results, name="export_results"),
+    path(A + "answers.<str:fmt>", results.export_answers, name="export_answers"),
+    path(A + "report.pdf", results.report_download, name="report"),
     path("how-scores-are-computed/", results.method, name="method"),
-    path("framework/", views.framework, name="framework"),
     # Participants (no account): personal links and open links per persona.
     path("s/<str:token>/", survey.landing, name="survey"),
     path("s/<str:token>/p/<slug:domain>/", survey.questionnaire, name="survey_page"),

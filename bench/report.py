@@ -58,11 +58,11 @@ def child(respondents: int, runs: int, soak: int, chart_format: str) -> dict:
         setup_django(Path(folder) / "bench.sqlite3")
         import pypdf
 
-        from assessment import reports
+        from assessment import report_content, reports
         from assessment.demo import demo_organisation_create, demo_rounds_create
         from assessment.models import Assessment
 
-        reports.CHART_FORMAT = chart_format
+        report_content.CHART_FORMAT = chart_format
         organisation, _ = demo_organisation_create()
         rounds = demo_rounds_create(
             organisation=organisation, respondents=respondents, seed=2026
@@ -70,7 +70,7 @@ def child(respondents: int, runs: int, soak: int, chart_format: str) -> dict:
         assessment = Assessment.objects.select_related("organisation", "framework").get(
             pk=rounds.current.pk
         )
-        options = reports.ReportOptions()
+        options = report_content.ReportOptions()
 
         started = time.perf_counter()
         pdf = reports.render_pdf(assessment, options)
@@ -78,7 +78,7 @@ def child(respondents: int, runs: int, soak: int, chart_format: str) -> dict:
         times, cpu_times, context_times = [], [], []
         for _ in range(runs):
             started = time.perf_counter()
-            reports.report_context(assessment, options)
+            report_content.report_context(assessment, options)
             context_times.append(time.perf_counter() - started)
             started, cpu_started = time.perf_counter(), time.process_time()
             pdf = reports.render_pdf(assessment, options)

@@ -31,7 +31,7 @@ def save_report_html(respondents: int, html_path: Path) -> None:
     """Seed a temporary database and write the report's HTML to html_path."""
     with tempfile.TemporaryDirectory() as folder:
         setup_django(Path(folder) / "bench.sqlite3")
-        from assessment import reports
+        from assessment import report_content
         from assessment.demo import demo_organisation_create, demo_rounds_create
 
         organisation, _ = demo_organisation_create()
@@ -39,7 +39,7 @@ def save_report_html(respondents: int, html_path: Path) -> None:
             organisation=organisation, respondents=respondents, seed=2026
         )
         html_path.write_text(
-            reports.report_html(rounds.current, reports.ReportOptions())
+            report_content.report_html(rounds.current, report_content.ReportOptions())
         )
 
 
@@ -52,11 +52,11 @@ def render(html_path: Path, times: int) -> None:
     import django
 
     django.setup()
-    from assessment import reports
+    from assessment import pdf, report_content
 
     html = html_path.read_text()
     for _ in range(times):
-        reports.html_to_pdf(html)
+        pdf.html_to_pdf(html, extra_css=report_content.heat_styles())
 
 
 def instructions(html_path: Path, times: int) -> int:

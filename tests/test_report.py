@@ -11,19 +11,13 @@ import pytest
 from django.conf import settings
 from django.utils.html import escape
 
-from assessment import reports
+from assessment import pdf, report_content, reports
 from assessment.demo import demo_rounds_create
 from assessment.lifecycle import assessment_create
 from assessment.models import Capability, NextStep
-from assessment.reports import (
-    ReportOptions,
-    StaticOnlyURLFetcher,
-    URLRefused,
-    render_pdf,
-    report_context,
-    report_filename,
-    report_html,
-)
+from assessment.pdf import StaticOnlyURLFetcher, URLRefused
+from assessment.report_content import ReportOptions, report_context, report_html
+from assessment.reports import render_pdf, report_filename
 from assessment.scoring import assessment_results
 from tests.results_helpers import AL, BU, DI, FC, hand_example, respond
 
@@ -237,8 +231,8 @@ def test_the_file_name_is_clean(assessment, organisation):
 def test_charts_can_be_png_or_svg(assessment):
     results = assessment_results(assessment)
     deadline = reports.Deadline(30)
-    svg = reports.report_charts(results, deadline, chart_format="svg")
-    png = reports.report_charts(results, deadline, chart_format="png")
+    svg = report_content.report_charts(results, deadline, chart_format="svg")
+    png = report_content.report_charts(results, deadline, chart_format="png")
     assert svg["radar"].startswith("data:image/svg+xml;base64,")
     assert png["radar"].startswith("data:image/png;base64,")
     assert list(svg) == list(png) == ["radar"]
@@ -247,7 +241,7 @@ def test_charts_can_be_png_or_svg(assessment):
 def test_domain_bars_place_score_and_target_on_the_0_to_3_scale(assessment):
     results = assessment_results(assessment)
     allocation = next(c for c in results.capabilities if c.capability.slug == AL)
-    row = reports.capability_row(allocation)
+    row = report_content.capability_row(allocation)
     assert row.score_percent == round(allocation.score / 3 * 100, 2)
     assert row.target_percent == 100.0  # target Run
     html = report_html(assessment, ReportOptions())
@@ -257,10 +251,10 @@ def test_domain_bars_place_score_and_target_on_the_0_to_3_scale(assessment):
 
 def test_renders_in_one_thread_share_a_font_configuration():
     # A fresh configuration per render leaks memory in a long-lived worker.
-    first = reports.font_configuration()
-    assert reports.font_configuration() is first
+    first = pdf.font_configuration()
+    assert pdf.font_configuration() is first
     other = []
-    thread = threading.Thread(target=lambda: other.append(reports.font_configuration()))
+    thread = threading.Thread(target=lambda: other.append(pdf.font_configuration()))
     thread.start()
     thread.join()
     assert other[0] is not first
@@ -272,10 +266,10 @@ def test_capabilities_close_to_target_are_named_not_planned(organisation):
     ctx = report_context(assessment, ReportOptions())
     assert ctx["brief_plans"] and ctx["near_target"]
     for result in ctx["near_target"]:
-        assert result.gap < reports.NEAR_GAP
+        assert result.gap < report_content.NEAR_GAP
     for plan in ctx["brief_plans"]:
-        assert plan.result.gap >= reports.NEAR_GAP
-    assert len(ctx["plans"]) <= reports.DETAILED_PLANS
+        assert plan.result.gap >= report_content.NEAR_GAP
+    assert len(ctx["plans"]) <= report_content.DETAILED_PLANS
     below = {c.capability.pk for c in assessment_results(assessment).priorities}
     listed = [p.result for p in ctx["plans"] + ctx["brief_plans"]]
     listed += ctx["near_target"]
@@ -295,7 +289,7 @@ def test_the_heatmap_hides_personas_under_k_and_merges_blank_runs(assessment):
 
 
 def test_runs_of_blank_heatmap_cells_become_one_cell():
-    cells = reports.heat_cells([1.5, None, None, 2.0, None])
+    cells = report_content.heat_cells([1.5, None, None, 2.0, None])
     assert [(c.score, c.span) for c in cells] == [
         (1.5, 1),
         (None, 2),
@@ -306,8 +300,8 @@ def test_runs_of_blank_heatmap_cells_become_one_cell():
 
 
 def test_persona_names_get_soft_hyphens_in_long_words_only():
-    assert reports.soft_hyphenated("Finance") == "Finance"
-    assert reports.soft_hyphenated("FinOps Practitioner") == (
+    assert report_content.soft_hyphenated("Finance") == "Finance"
+    assert report_content.soft_hyphenated("FinOps Practitioner") == (
         "FinOps Prac\u00adti\u00adtion\u00ader"
     )
 
@@ -317,13 +311,13 @@ def test_the_stylesheet_is_parsed_once_until_the_file_changes(tmp_path, settings
     css = tmp_path / "report" / "report.css"
     css.write_text("p { color: red }")
     settings.STATICFILES_DIRS = [tmp_path]
-    first = reports.report_stylesheet()
-    assert reports.report_stylesheet() is first
+    first = pdf.report_stylesheet()
+    assert pdf.report_stylesheet() is first
     css.write_text("p { color: blue }")
     # An edit within the file system's timestamp resolution: move it on.
     stat = css.stat()
     os.utime(css, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
-    assert reports.report_stylesheet() is not first
+    assert pdf.report_stylesheet() is not first
 
 
 def test_indentation_before_block_tags_goes_and_spaces_between_words_stay():
@@ -332,7 +326,7 @@ def test_indentation_before_block_tags_goes_and_spaces_between_words_stay():
         '  <table>\n    <tr>\n      <td class="num">1.0</td>\n    </tr>\n  </table>'
         '\n<p class="comment">line one\n  line two</p>\n</section>'
     )
-    assert reports.without_block_spacing(html) == (
+    assert pdf.without_block_spacing(html) == (
         "<section><p>Owner <strong>Finance</strong> <span>KPI</span></p><table><tr>"
         '<td class="num">1.0</td></tr></table><p class="comment">line one\n  line two'
         "</p></section>"
@@ -340,6 +334,6 @@ def test_indentation_before_block_tags_goes_and_spaces_between_words_stay():
 
 
 def test_the_report_html_has_no_indentation_before_rows_or_cells(assessment):
-    html = report_html(assessment, ReportOptions())
+    html = pdf.without_block_spacing(report_html(assessment, ReportOptions()))
     assert "<tr>" in html and "<td" in html
     assert not re.search(r"\s<(?:tr|td|th|li|p|div)[\s>]", html)

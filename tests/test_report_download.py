@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from assessment import reports
 from assessment.models import Answer, RenderedReport
-from assessment.reports import ReportOptions, render_slot, report_fingerprint
+from assessment.report_content import ReportOptions
+from assessment.reports import render_slot, report_fingerprint
 from tests.results_helpers import AL, DI, FC, hand_example, respond
 
 

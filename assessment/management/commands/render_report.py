@@ -3,13 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from assessment.models import Assessment
-from assessment.reports import (
-    PAPER_SIZES,
-    ReportError,
-    ReportOptions,
-    report_filename,
-    report_pdf,
-)
+from assessment.report_content import PAPER_SIZES, ReportOptions
+from assessment.reports import ReportError, report_filename, report_pdf
 
 
 class Command(BaseCommand):

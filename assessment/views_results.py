@@ -1,4 +1,4 @@
-"""Results of an assessment: the dashboard, the scoring method and downloads.
+"""Results pages: the dashboard, the scoring method, downloads and the report.
 
 Owners and viewers see the dashboard and the aggregate exports; comments
 reach viewers only once the owner publishes them (never with a name), and raw
@@ -7,16 +7,21 @@ answers are for owners only.
 
 import hashlib
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET
 
-from . import charts, exports
+from . import charts, exports, reports
 from .access import get_assessment_for_user
 from .models import Answer, Assessment, Level, Membership
 from .participation import participation_summary
+from .report_content import PAPER_SIZES, ReportOptions
 from .scoring import (
     CONTESTED_AT,
     AssessmentResults,
@@ -141,3 +146,44 @@ def export_answers(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         raise PermissionDenied("Viewers see aggregates only.")
     content = exports.export_answers(assessment, fmt)
     return _download(content, fmt, exports.filename(assessment, "answers", fmt))
+
+
+# ---------------------------------------------------------------------------
+# PDF report
+# ---------------------------------------------------------------------------
+
+
+class ReportOptionsForm(forms.Form):
+    """The download link's query string: paper size and comments appendix."""
+
+    paper = forms.ChoiceField(choices=list(PAPER_SIZES.items()), required=False)
+    comments = forms.BooleanField(required=False)
+
+
+@login_required
+@require_GET
+def report_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the assessment's PDF report to an owner or a viewer."""
+    assessment, role = get_assessment_for_user(request, pk)
+    form = ReportOptionsForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, "Choose A4 or US Letter to download the report.")
+        return redirect(assessment)
+    include_comments = form.cleaned_data["comments"]
+    if include_comments and role != Membership.Role.OWNER:
+        raise PermissionDenied("Only owners choose to include comments.")
+    options = ReportOptions(
+        paper=form.cleaned_data["paper"] or "a4", include_comments=include_comments
+    )
+    try:
+        pdf = reports.report_pdf(assessment, options, user_id=request.user.pk)
+    except reports.ReportError as exc:
+        messages.error(request, str(exc))
+        return redirect(assessment)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=reports.report_filename(assessment)
+    )
+    # The report holds an organisation's results: keep it out of shared caches.
+    response["Cache-Control"] = "private, no-store"
+    return response

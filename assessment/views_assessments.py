@@ -8,8 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import ngettext
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import invitations, lifecycle
@@ -17,16 +16,12 @@ from .access import get_assessment_for_user, get_organisation_for_user, membersh
 from .forms import (
     AssessmentForm,
     ClosingDateForm,
-    InviteeImportForm,
-    OpenLinkForm,
     RoutingForm,
     ScopeForm,
 )
 from .models import (
-    Assessment,
     Capability,
     FrameworkVersion,
-    Invitation,
     Membership,
     Response,
 )
@@ -299,209 +294,6 @@ def assessment_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
         "Check its title and dates.",
     )
     return redirect("assessment:edit", pk=new.pk)
-
-
-# ---------------------------------------------------------------------------
-# Invitations (owners only: viewers see counts on the assessment page)
-# ---------------------------------------------------------------------------
-
-
-def _invitations_page(
-    request: HttpRequest,
-    assessment: Assessment,
-    *,
-    form: InviteeImportForm | None = None,
-    link_form: OpenLinkForm | None = None,
-    parsed: invitations.ParsedInvitees | None = None,
-    new_link: tuple | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    invitees = assessment.invitations.select_related("persona", "response").order_by(
-        "persona__position", "email", "pk"
-    )
-    ctx = {
-        "assessment": assessment,
-        "organisation": assessment.organisation,
-        "form": form or InviteeImportForm(),
-        "link_form": link_form or OpenLinkForm(assessment=assessment),
-        "parsed": parsed,
-        "new_link": new_link,
-        "invitees": invitees,
-        "open_links": assessment.open_links.filter(is_active=True)
-        .select_related("persona")
-        .annotate(joined=Count("invitations")),
-        "remind_count": invitations.reminder_candidates(assessment=assessment).count(),
-    }
-    return render(request, "assessment/invitations/list.html", ctx, status=status)
-
-
-@login_required
-def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
-    """List invitees with their status; add more from pasted lines or a CSV."""
-    assessment, _ = get_assessment_for_user(request, pk, write=True)
-    if request.method != "POST":
-        return _invitations_page(request, assessment)
-    form = InviteeImportForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _invitations_page(request, assessment, form=form)
-    text = form.text()
-    parsed = invitations.parse_invitees(text, personas=list(assessment.personas.all()))
-    if not parsed.invitees and not parsed.errors:
-        form.add_error(
-            None,
-            "No participants found: the lines are blank, comments or a header. "
-            "Give one “email, persona” per line.",
-        )
-        return _invitations_page(request, assessment, form=form)
-    result = invitations.invitations_import(
-        assessment=assessment, invitees=parsed.invitees
-    )
-    summary = _import_message(result, merged=len(parsed.merged))
-    if not parsed.errors:
-        messages.success(request, summary)
-        return redirect("assessment:invitations", pk=assessment.pk)
-    if summary:
-        messages.success(request, summary)
-    # Keep the text (an uploaded file's too) so the owner fixes the bad lines
-    # in place; importing it again merges the lines already added.
-    form = InviteeImportForm(initial={"lines": text})
-    return _invitations_page(request, assessment, form=form, parsed=parsed)
-
-
-def _import_message(result: invitations.ImportResult, *, merged: int) -> str:
-    parts = []
-    if result.added:
-        parts.append(
-            ngettext("%d participant added", "%d participants added", result.added)
-            % result.added
-        )
-    if result.updated:
-        parts.append(f"{result.updated} updated")
-    if result.unchanged + merged:
-        parts.append(f"{result.unchanged + merged} already on the list (merged)")
-    return "; ".join(parts) + "." if parts else ""
-
-
-@login_required
-@require_POST
-def invitations_send(request: HttpRequest, pk: int) -> HttpResponse:
-    assessment, _ = get_assessment_for_user(request, pk, write=True)
-    if assessment.status == Assessment.Status.CLOSED:
-        messages.error(request, "The assessment is closed: reopen it to invite.")
-        return redirect("assessment:invitations", pk=assessment.pk)
-    result = invitations.invitations_send(assessment=assessment)
-    _report_sending(request, result, "invitation")
-    return redirect("assessment:invitations", pk=assessment.pk)
-
-
-@login_required
-@require_POST
-def invitations_remind(request: HttpRequest, pk: int) -> HttpResponse:
-    assessment, _ = get_assessment_for_user(request, pk, write=True)
-    if not assessment.is_open:
-        messages.error(request, "Reminders go out only while the assessment is open.")
-        return redirect("assessment:invitations", pk=assessment.pk)
-    result = invitations.invitations_remind(assessment=assessment)
-    _report_sending(request, result, "reminder")
-    return redirect("assessment:invitations", pk=assessment.pk)
-
-
-def _report_sending(
-    request: HttpRequest, result: invitations.SendResult, kind: str
-) -> None:
-    if result.sent:
-        messages.success(
-            request,
-            ngettext(f"%d {kind} sent.", f"%d {kind}s sent.", result.sent)
-            % result.sent,
-        )
-    elif not result.failed:
-        messages.info(request, f"Nobody to send a {kind} to.")
-    if result.failed:
-        messages.error(
-            request,
-            f"{result.failed} could not be sent: the mail server refused them. "
-            "Try again later.",
-        )
-
-
-@login_required
-@require_POST
-def invitation_resend(
-    request: HttpRequest, pk: int, invitation_pk: int
-) -> HttpResponse:
-    assessment, _ = get_assessment_for_user(request, pk, write=True)
-    invitation = get_object_or_404(
-        assessment.invitations.exclude(email="").select_related(
-            "assessment__organisation"
-        ),
-        pk=invitation_pk,
-    )
-    if assessment.status == Assessment.Status.CLOSED:
-        messages.error(request, "The assessment is closed: reopen it to invite.")
-    elif invitations.invitation_resend(invitation=invitation):
-        messages.success(
-            request,
-            f"Invitation sent again to {invitation.email} with a new link; "
-            "the earlier link no longer works.",
-        )
-    else:
-        messages.error(request, "The mail server refused the message. Try again.")
-    return redirect("assessment:invitations", pk=assessment.pk)
-
-
-@login_required
-@require_POST
-def invitation_delete(
-    request: HttpRequest, pk: int, invitation_pk: int
-) -> HttpResponse:
-    assessment, _ = get_assessment_for_user(request, pk, write=True)
-    invitation = get_object_or_404(
-        Invitation.objects.filter(assessment=assessment), pk=invitation_pk
-    )
-    if Response.objects.filter(invitation=invitation).exists():
-        messages.error(
-            request, f"{invitation} has started answering, so stays on the list."
-        )
-    else:
-        invitation.delete()
-        messages.success(request, f"{invitation} removed; their link no longer works.")
-    return redirect("assessment:invitations", pk=assessment.pk)
-
-
-@login_required
-@require_POST
-def open_link_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Create (or replace) a persona's open link and show it once."""
-    assessment, _ = get_assessment_for_user(request, pk, write=True)
-    form = OpenLinkForm(request.POST, assessment=assessment)
-    if not form.is_valid():
-        return _invitations_page(request, assessment, link_form=form, status=400)
-    link, token = invitations.open_link_create(
-        assessment=assessment, persona=form.cleaned_data["persona"]
-    )
-    # Rendered, not redirected: the raw token must not be stored anywhere,
-    # not even in the session, so this response is the only place it appears.
-    return _invitations_page(
-        request, assessment, new_link=(link, invitations.open_link_url(token))
-    )
-
-
-@login_required
-@require_POST
-def open_link_deactivate(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
-    assessment, _ = get_assessment_for_user(request, pk, write=True)
-    link = get_object_or_404(
-        assessment.open_links.select_related("persona"), pk=link_pk
-    )
-    link.is_active = False
-    link.save(update_fields=["is_active"])
-    messages.success(
-        request,
-        f"The open link for {link.persona} no longer works. People who already "
-        "joined keep their personal links.",
-    )
-    return redirect("assessment:invitations", pk=assessment.pk)
 
 
 def framework(request: HttpRequest) -> HttpResponse:
