@@ -536,3 +536,48 @@ class RenderedReport(models.Model):
 
     def __str__(self) -> str:
         return f"Report of {self.assessment} ({self.fingerprint[:8]})"
+
+
+# ---------------------------------------------------------------------------
+# Audit trail
+# ---------------------------------------------------------------------------
+
+
+class AuditEvent(models.Model):
+    """One thing a member did to an assessment (or the system did for them).
+
+    `action` is a plain string with its wording in `assessment.audit`, so
+    that a new kind of event needs no migration. The actor's name is copied,
+    so the trail still reads after a user is deleted.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, models.CASCADE, related_name="audit_events"
+    )
+    assessment = models.ForeignKey(
+        Assessment,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["assessment", "-created_at"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.actor_name or 'System'}: {self.action} ({self.created_at:%Y-%m-%d})"
+        )

@@ -1,0 +1,53 @@
+"""The audit trail: who did what to an assessment, and when.
+
+Call `record` from the view or job that did the thing, after it succeeded.
+Actions are plain strings; their wording for owners is in ACTIONS.
+"""
+
+from __future__ import annotations
+
+from .models import Assessment, AuditEvent
+
+ACTIONS = {
+    "assessment.created": "created the assessment",
+    "assessment.opened": "opened the assessment",
+    "assessment.closed": "closed the assessment",
+    "assessment.reopened": "reopened the assessment",
+    "assessment.settings": "changed the settings",
+    "assessment.scope": "changed the scope or targets",
+    "assessment.routing": "changed the routing",
+    "invitations.sent": "sent invitations",
+    "invitations.reminded": "sent reminders",
+    "answers.exported": "exported raw answers",
+    "report.downloaded": "downloaded the report",
+}
+
+
+def record(
+    *,
+    assessment: Assessment,
+    action: str,
+    user=None,
+    detail: str = "",
+) -> AuditEvent:
+    """Record an action on an assessment; `user` None means the system."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown audit action {action!r}: add it to ACTIONS.")
+    name = ""
+    if user is not None and user.is_authenticated:
+        name = user.get_full_name() or user.get_username()
+    return AuditEvent.objects.create(
+        organisation_id=assessment.organisation_id,
+        assessment=assessment,
+        actor=user if user is not None and user.is_authenticated else None,
+        actor_name=name,
+        action=action,
+        detail=detail[:300],
+    )
+
+
+def describe(event: AuditEvent) -> str:
+    """Return an event as a sentence fragment: "Olivia Owner closed the assessment"."""
+    return (
+        f"{event.actor_name or 'The system'} {ACTIONS.get(event.action, event.action)}"
+    )

@@ -1,0 +1,72 @@
+"""One path from a figure to the text people read.
+
+Every page, chart, export display column and the PDF format numbers here, so
+that one figure reads the same everywhere. Rounding is half-up (half away
+from zero) to one decimal for scores, and to whole percents for shares,
+decided exactly on fractions: a float such as 1.15 is stored as
+1.149999... and would round down.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from fractions import Fraction
+
+Number = int | float | Fraction | Decimal
+# Shown where a figure does not exist (nothing scored, or suppressed).
+MISSING = "–"
+MINUS = "−"  # a true minus sign, as wide as the plus sign
+
+
+def exact(value: Number) -> Fraction:
+    """Return a number as an exact fraction (a float by its decimal text)."""
+    if isinstance(value, float):
+        # repr() is the shortest text that reads back as the same float:
+        # 1.15 stays 1.15 rather than its binary neighbour 1.1499999...
+        return Fraction(repr(value))
+    return Fraction(value)
+
+
+def round_half_up(value: Number, places: int = 1) -> Decimal:
+    """Round half away from zero to `places` decimals, exactly."""
+    scaled = abs(exact(value)) * 10**places
+    digits = math.floor(scaled + Fraction(1, 2))
+    sign = -1 if value < 0 else 1
+    return Decimal(sign * digits).scaleb(-places)
+
+
+def shown_score(value: Number | None) -> Decimal | None:
+    """Return a score as displayed: one decimal, half-up (None stays None)."""
+    return None if value is None else round_half_up(value, 1)
+
+
+def shown_percent(share: Number | None) -> int | None:
+    """Return a share (0-1) as a whole percentage, half-up."""
+    return None if share is None else int(round_half_up(exact(share) * 100, 0))
+
+
+def score(value: Number | None) -> str:
+    """Format a score on the 0-3 scale: "1.5"."""
+    shown = shown_score(value)
+    if shown is None:
+        return MISSING
+    return f"{shown:.1f}".replace("-", MINUS)
+
+
+def change(value: Number | None) -> str:
+    """Format a change between two scores with its sign: "+0.3", "−0.2", "0.0"."""
+    shown = shown_score(value)
+    if shown is None:
+        return MISSING
+    if shown > 0:
+        return f"+{shown:.1f}"
+    if shown < 0:
+        return f"{MINUS}{-shown:.1f}"
+    return "0.0"
+
+
+def percent(share: Number | None) -> str:
+    """Format a share (0-1) as a whole percentage: "62%"."""
+    shown = shown_percent(share)
+    return MISSING if shown is None else f"{shown}%"

@@ -1,0 +1,54 @@
+"""The one formatting path for figures: exact half-up rounding."""
+
+from fractions import Fraction
+
+import pytest
+from django.template import Context, Template
+
+from assessment import display
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Fraction(23, 20), "1.2"),  # 1.15 exactly: half-up, not banker's
+        (1.15, "1.2"),  # the float 1.15 is read as the decimal it prints as
+        (1.487, "1.5"),
+        (Fraction(29, 20), "1.5"),
+        (2, "2.0"),
+        (0, "0.0"),
+        (None, "–"),
+    ],
+)
+def test_scores_round_half_up_to_one_decimal(value, text):
+    assert display.score(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Fraction(1, 4), "+0.3"),
+        (Fraction(-1, 4), "−0.3"),
+        (0.04, "0.0"),
+        (-0.04, "0.0"),
+        (None, "–"),
+    ],
+)
+def test_changes_carry_their_sign_and_never_read_minus_zero(value, text):
+    assert display.change(value) == text
+
+
+@pytest.mark.parametrize(
+    ("share", "text"),
+    [(Fraction(1, 8), "13%"), (0.125, "13%"), (0.615, "62%"), (1, "100%")],
+)
+def test_percentages_round_half_up_to_whole_numbers(share, text):
+    assert display.percent(share) == text
+
+
+def test_the_template_filters_format_like_the_module():
+    template = Template(
+        "{% load figures %}{{ a|score }} {{ b|change }} {{ c|percent }}"
+    )
+    rendered = template.render(Context({"a": 1.15, "b": -0.25, "c": 0.125}))
+    assert rendered == "1.2 −0.3 13%"
