@@ -19,6 +19,9 @@ ACTIONS = {
     "invitations.sent": "sent invitations",
     "invitations.reminded": "sent reminders",
     "answers.exported": "exported raw answers",
+    "results.published": "published interim results",
+    "open_link.created": "created an open link",
+    "open_link.switched_off": "switched off an open link",
     "report.downloaded": "downloaded the report",
 }
 

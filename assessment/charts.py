@@ -17,7 +17,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
 from .models import Level
-from .scoring import AssessmentResults, DomainResult
+from .scoring import OTHER_PERSONAS, AssessmentResults, DomainResult
 
 BRAND = "#0b3d5c"
 ACCENT = "#1f8a70"
@@ -157,18 +157,24 @@ def _level_axis(ax) -> None:
 
 
 def heatmap(results: AssessmentResults) -> Figure:
-    """Plot persona scores per capability; cells under k stay blank."""
+    """Plot group scores per capability: personas of k or more respondents,
+    then the pooled "other personas" (scoring's groups); other cells blank."""
     caps = results.capabilities
-    personas = results.persona_columns
+    names = [p.name for p in results.persona_columns]
+    column = {p.pk: j for j, p in enumerate(results.persona_columns)}
+    if any(c.other_personas for c in caps):
+        column[None] = len(names)
+        names.append(OTHER_PERSONAS)
+    personas = names
     fig = _figure(
         max(4.5, 1.8 + 0.75 * max(len(personas), 1)), 1.0 + 0.32 * max(len(caps), 1)
     )
     ax = fig.add_subplot()
     grid = [[math.nan] * len(personas) for _ in caps]
-    column = {p.pk: j for j, p in enumerate(personas)}
     for i, cap in enumerate(caps):
-        for ps in cap.persona_scores:
-            grid[i][column[ps.persona.pk]] = ps.score
+        for group in cap.groups:
+            key = None if group.is_pooled else group.persona.pk
+            grid[i][column[key]] = group.score
     if personas:
         ax.imshow(grid, cmap=HEAT, vmin=0, vmax=3, aspect="auto")
     for i, row in enumerate(grid):
@@ -177,7 +183,7 @@ def heatmap(results: AssessmentResults) -> Figure:
                 ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7)
     ax.set_xticks(
         range(len(personas)),
-        [_wrap(p.name, 12) for p in personas],
+        [_wrap(name, 12) for name in personas],
         fontsize=7,
         rotation=0,
     )

@@ -1,9 +1,11 @@
 """Exports of an assessment: raw answers and aggregates as CSV, XLSX and JSON.
 
-Raw answers carry a pseudonym per respondent, never a name or email. Every
-text cell that a spreadsheet would read as a formula is neutralised, in CSV
-and in XLSX alike (openpyxl too turns a string starting with "=" into a
-formula).
+Raw answers carry a pseudonym per respondent (R001, R002, ... numbered within
+the assessment in submission order), never a name, an email or a database id,
+and the day of submission, not its time. Aggregates are what
+`disclosure.shown_results` lets the downloader see. Every text cell that a
+spreadsheet would read as a formula is neutralised, in CSV and in XLSX alike
+(openpyxl too turns a string starting with "=" into a formula).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from django.utils import timezone
 from django.utils.text import slugify
 from openpyxl import Workbook
 
+from .disclosure import ShownResults
 from .models import Answer, Assessment, Response
 from .scoring import (
     ALL_VALUES,
-    AssessmentResults,
+    OTHER_PERSONAS,
+    Breakdown,
     CapabilityResult,
     Comparison,
     changes_by_name,
@@ -39,7 +43,7 @@ ANSWER_HEADER = [
     "Answer",
     "Score",
     "Comment",
-    "Submitted at",
+    "Submitted on",
 ]
 ANSWER_LABELS = dict(Answer.Value.choices)
 FORMATS = {
@@ -61,14 +65,30 @@ def neutralise(value: Any) -> Any:
 # ---------------------------------------------------------------------------
 
 
+def pseudonyms(assessment: Assessment) -> dict[int, str]:
+    """Return response id -> R001, R002, ... in submission order (one query).
+
+    Numbered within the assessment, so a label tells nothing of other
+    assessments or of database ids.
+    """
+    ids = list(
+        Response.objects.filter(assessment=assessment, status=Response.Status.SUBMITTED)
+        .order_by("submitted_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    width = max(3, len(str(len(ids))))
+    return {pk: f"R{number:0{width}d}" for number, pk in enumerate(ids, start=1)}
+
+
 def answer_rows(assessment: Assessment) -> Iterator[list[Any]]:
-    """Yield one row per submitted answer (one query, streamed in chunks)."""
+    """Yield one row per submitted answer (two queries, streamed in chunks)."""
+    labels = pseudonyms(assessment)
     rows = (
         Answer.objects.filter(
             response__assessment=assessment,
             response__status=Response.Status.SUBMITTED,
         )
-        .order_by("response_id", "capability__position")
+        .order_by("response__submitted_at", "response_id", "capability__position")
         .values_list(
             "response_id",
             "response__persona__name",
@@ -85,7 +105,7 @@ def answer_rows(assessment: Assessment) -> Iterator[list[Any]]:
     ):
         yield [
             assessment.title,
-            Response(pk=pk).pseudonym,
+            labels[pk],
             persona,
             unit,
             domain,
@@ -93,14 +113,15 @@ def answer_rows(assessment: Assessment) -> Iterator[list[Any]]:
             ANSWER_LABELS.get(value, "No answer"),
             value if value is not None and value >= 0 else None,
             comment,
-            _local(at),
+            _local_day(at),
         ]
 
 
-def _local(moment: datetime.datetime | None) -> str:
+def _local_day(moment: datetime.datetime | None) -> str:
+    """Return the day only: a time of submission could tell who answered."""
     if moment is None:
         return ""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return timezone.localtime(moment).strftime("%Y-%m-%d")
 
 
 RESULT_HEADER = [
@@ -121,27 +142,31 @@ RESULT_HEADER = [
     "Disagreement",
     "Contested",
     "Priority",
-    "Personas below threshold",
     "Previous score",
     "Change",
+    "Note",
 ]
 
 
-def result_rows(
-    results: AssessmentResults, comparison: Comparison | None = None
-) -> tuple[list[str], list[list[Any]]]:
+def result_rows(shown: ShownResults) -> tuple[list[str], list[list[Any]]]:
     """Return the header and rows of the aggregates, at full precision.
 
     One row per capability, then one per domain, then the overall row.
-    Persona scores follow as one column per persona shown (at least k answers).
+    Group scores follow as one column per persona shown (then "Other
+    personas" if any capability pools small personas); domain rows carry
+    the personas' domain scores where they are shown.
     """
+    results, comparison = shown.results, shown.comparison
     personas = results.persona_columns
+    pooled = any(c.other_personas for c in results.capabilities)
     header = RESULT_HEADER + [f"Persona: {p.name}" for p in personas]
+    header += [OTHER_PERSONAS] if pooled else []
     domain_deltas, previous = changes_by_name(comparison)
     rows = []
     for cap in results.capabilities:
         delta = previous.get(cap.capability.name)
-        scores = {ps.persona.pk: ps.score for ps in cap.persona_scores}
+        scores = {g.persona.pk: g.score for g in cap.persona_scores}
+        other = cap.other_personas.score if cap.other_personas else None
         rows.append(
             [
                 "capability",
@@ -150,12 +175,15 @@ def result_rows(
                 *_capability_figures(cap),
                 delta.previous if delta else None,
                 delta.change if delta else None,
+                _note(cap, results.k),
                 *[scores.get(p.pk) for p in personas],
+                *([other] if pooled else []),
             ]
         )
-    blanks = [None] * (len(RESULT_HEADER) - 9)
+    blanks = [None] * (len(RESULT_HEADER) - 10)
     for domain in results.domains:
         delta = domain_deltas.get(domain.domain.name)
+        scores = {s.persona.pk: s.score for s in domain.persona_scores}
         rows.append(
             [
                 "domain",
@@ -168,7 +196,9 @@ def result_rows(
                 *blanks,
                 delta.previous if delta else None,
                 delta.change if delta else None,
-                *[None] * len(personas),
+                "",
+                *[scores.get(p.pk) for p in personas],
+                *([None] if pooled else []),
             ]
         )
     overall = comparison.overall if comparison else None
@@ -184,10 +214,19 @@ def result_rows(
             *blanks,
             overall.previous if overall else None,
             overall.change if overall else None,
-            *[None] * len(personas),
+            "",
+            *[None] * (len(personas) + pooled),
         ]
     )
     return header, rows
+
+
+def _note(cap: CapabilityResult, k: int) -> str:
+    if cap.too_few or cap.withheld:
+        return f"fewer than {k} answers"
+    if cap.scored and not cap.broken_down:
+        return "too few per persona to break down"
+    return ""
 
 
 def _capability_figures(cap: CapabilityResult) -> list[Any]:
@@ -200,20 +239,23 @@ def _capability_figures(cap: CapabilityResult) -> list[Any]:
         cap.median,
         cap.answered,
         cap.scored,
-        *[cap.counts[v] for v in ALL_VALUES],
+        *[cap.counts.get(v) for v in ALL_VALUES],
         cap.dont_know_rate,
         cap.not_applicable_rate,
         cap.disagreement,
         cap.contested,
         cap.priority,
-        cap.hidden_personas,
     ]
 
 
-def results_json(
-    results: AssessmentResults, comparison: Comparison | None = None
-) -> dict[str, Any]:
-    """Return every aggregate figure as JSON-ready data, at full precision."""
+def results_json(shown: ShownResults) -> dict[str, Any]:
+    """Return every aggregate figure as JSON-ready data, at full precision.
+
+    Per capability, the number of scored answers and, per group shown, its
+    number of respondents: anyone can check from this file alone that no
+    figure rests on fewer than k people.
+    """
+    results, comparison, snapshot = shown.results, shown.comparison, shown.snapshot
     assessment = results.assessment
     return {
         "assessment": {
@@ -223,6 +265,14 @@ def results_json(
             "status": assessment.status,
             "framework": assessment.framework.name,
             "credit": assessment.framework.credit,
+        },
+        "live": shown.live,
+        "published": None
+        if shown.live or snapshot is None
+        else {
+            "snapshot": snapshot.pk,
+            "published_at": snapshot.created_at.isoformat(),
+            "reason": snapshot.get_reason_display(),
         },
         "anonymity_threshold": results.k,
         "respondents": results.respondents,
@@ -239,6 +289,14 @@ def results_json(
                 "level": d.level_name,
                 "target": d.target,
                 "capabilities": [c.capability.slug for c in d.capabilities],
+                "persona_scores": [
+                    {
+                        "persona": s.persona.slug,
+                        "name": s.persona.name,
+                        "score": s.score,
+                    }
+                    for s in d.persona_scores
+                ],
             }
             for d in results.domains
         ],
@@ -264,25 +322,36 @@ def _capability_json(cap: CapabilityResult) -> dict[str, Any]:
         "median": cap.median,
         "answered": cap.answered,
         "scored": cap.scored,
-        "counts": {ANSWER_LABELS[v]: n for v, n in cap.counts.items()},
+        "too_few": cap.too_few,
+        "withheld": cap.withheld,
+        "counts": None
+        if cap.withheld
+        else {ANSWER_LABELS[v]: n for v, n in cap.counts.items()},
         "dont_know_rate": cap.dont_know_rate,
         "not_applicable_rate": cap.not_applicable_rate,
-        "persona_scores": [
-            {"persona": ps.persona.slug, "score": ps.score, "n": ps.n}
-            for ps in cap.persona_scores
+        "broken_down": cap.broken_down,
+        "groups": [
+            {
+                "persona": None if g.is_pooled else g.persona.slug,
+                "name": g.label,
+                "score": g.score,
+                "respondents": g.n,
+            }
+            for g in cap.groups
         ],
-        "hidden_personas": cap.hidden_personas,
         "disagreement": cap.disagreement,
         "contested": cap.contested,
         "priority": cap.priority,
     }
 
 
-def _breakdown_json(breakdown) -> dict[str, Any]:
+def _breakdown_json(breakdown: Breakdown) -> dict[str, Any]:
+    other = breakdown.other
     return {
         "groups": [{"name": g.label, "respondents": g.n} for g in breakdown.groups],
-        "folded_groups": breakdown.folded_groups,
-        "folded_respondents": breakdown.folded_respondents,
+        "other": None
+        if other is None
+        else {"name": other.label, "respondents": other.n},
     }
 
 
@@ -352,13 +421,11 @@ def export_answers(assessment: Assessment, fmt: str) -> bytes:
     raise ValueError(f"Raw answers export as csv or xlsx, not {fmt!r}.")
 
 
-def export_results(
-    results: AssessmentResults, fmt: str, comparison: Comparison | None = None
-) -> bytes:
-    """Return the aggregates in CSV, XLSX or JSON."""
+def export_results(shown: ShownResults, fmt: str) -> bytes:
+    """Return the aggregates someone may see in CSV, XLSX or JSON."""
     if fmt == "json":
-        return write_json(results_json(results, comparison))
-    header, rows = result_rows(results, comparison)
+        return write_json(results_json(shown))
+    header, rows = result_rows(shown)
     if fmt == "csv":
         return write_csv(header, rows)
     if fmt == "xlsx":

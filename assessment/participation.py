@@ -1,8 +1,10 @@
 """Who was invited, who started and who submitted: the participation figures.
 
-`participation_summary` is shared by the assessment page, the results page and
-the PDF report. It runs two queries whatever the number of participants: the
-assessment's personas, and the invitations counted per persona in the database.
+`participation_summary` counts live figures for owners (two queries whatever
+the number of participants: the assessment's personas, and the invitations
+counted per persona in the database). A results snapshot keeps the same
+counts as rows (`as_rows`) and viewers' pages rebuild them with
+`summary_from_rows`; `disclosure` decides what viewers see of them.
 """
 
 from dataclasses import dataclass
@@ -67,8 +69,8 @@ def participation_summary(*, assessment: Assessment) -> ParticipationSummary:
     count as invited once they join.
     """
     submitted = Q(response__status=Response.Status.SUBMITTED)
-    rows = {
-        row["persona"]: row
+    rows = [
+        (row["persona"], row["invited"], row["started"], row["submitted"])
         for row in assessment.invitations.order_by()
         .values("persona")
         .annotate(
@@ -76,24 +78,39 @@ def participation_summary(*, assessment: Assessment) -> ParticipationSummary:
             started=Count("response"),
             submitted=Count("response", filter=submitted),
         )
-    }
+    ]
+    return _summary(assessment, rows)
+
+
+def summary_from_rows(
+    *, assessment: Assessment, rows: list[list[int]]
+) -> ParticipationSummary:
+    """Rebuild a summary from `as_rows` output (one query, the personas)."""
+    return _summary(assessment, [tuple(row) for row in rows])
+
+
+def as_rows(summary: ParticipationSummary) -> list[list[int]]:
+    """Return [persona id, invited, started, submitted] per persona, for JSON."""
+    return [[p.persona.pk, p.invited, p.started, p.submitted] for p in summary.personas]
+
+
+def _summary(
+    assessment: Assessment, rows: list[tuple[int, int, int, int]]
+) -> ParticipationSummary:
+    counts = {persona_id: row for persona_id, *row in rows}
     personas = Persona.objects.filter(
-        Q(assessments=assessment) | Q(pk__in=rows.keys())
+        Q(assessments=assessment) | Q(pk__in=counts.keys())
     ).distinct()
     per_persona = [
-        PersonaParticipation(
-            persona=persona,
-            invited=rows.get(persona.pk, {}).get("invited", 0),
-            started=rows.get(persona.pk, {}).get("started", 0),
-            submitted=rows.get(persona.pk, {}).get("submitted", 0),
-        )
+        PersonaParticipation(*counts.get(persona.pk, (0, 0, 0)), persona=persona)
         for persona in personas
     ]
-    total = Participation(
-        invited=sum(p.invited for p in per_persona),
-        started=sum(p.started for p in per_persona),
-        submitted=sum(p.submitted for p in per_persona),
-    )
     return ParticipationSummary(
-        personas=per_persona, total=total, days_left=assessment.days_left()
+        personas=per_persona,
+        total=Participation(
+            invited=sum(p.invited for p in per_persona),
+            started=sum(p.started for p in per_persona),
+            submitted=sum(p.submitted for p in per_persona),
+        ),
+        days_left=assessment.days_left(),
     )

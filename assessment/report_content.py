@@ -20,17 +20,17 @@ from django.utils import timezone
 from matplotlib.colors import to_hex
 
 from . import charts
+from .disclosure import shown_results
 from .models import Answer, Assessment, Level, NextStep
-from .participation import ParticipationSummary, participation_summary
+from .participation import ParticipationSummary
 from .scoring import (
     ALL_VALUES,
+    OTHER_PERSONAS,
     AssessmentResults,
     CapabilityResult,
     Comparison,
     Delta,
-    assessment_results,
     changes_by_name,
-    previous_comparison,
     shown_personas,
 )
 
@@ -52,6 +52,10 @@ NEAR_GAP = 0.5
 CHART_FORMAT = "svg"
 
 PAPER_SIZES = {"a4": "A4", "letter": "US Letter"}
+
+
+class NothingPublished(Exception):
+    """No results are published yet, so there is no report to write."""
 
 
 @dataclass(frozen=True)
@@ -123,15 +127,17 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 
 def summary_sentences(
-    results: AssessmentResults, participation: ParticipationSummary
+    results: AssessmentResults, participation: ParticipationSummary | None
 ) -> list[str]:
     """Write the executive summary as plain sentences from the figures."""
-    total = participation.total
-    rate = total.response_percent
-    people = _plural(results.respondents, "person", "people")
+    if results.respondents is None:
+        people = f"Fewer than {results.k} people"
+    else:
+        people = _plural(results.respondents, "person", "people")
     answered = f"{people} answered the assessment"
+    rate = participation.total.response_percent if participation else None
     if rate is not None:
-        answered += f" ({rate}% of the {total.invited} invited)"
+        answered += f" ({rate}% of the {participation.total.invited} invited)"
     sentences = [answered + "."]
     if results.overall is None:
         sentences.append(
@@ -232,30 +238,6 @@ def step_plans(results: AssessmentResults) -> tuple[list[StepPlan], list]:
     return plans, sustain
 
 
-def participation_rows(
-    participation: ParticipationSummary, k: int
-) -> list[dict[str, object]]:
-    """Return participation per persona, hiding counts under the threshold k.
-
-    A submitted count below k (but above zero) would say how few people of a
-    persona answered and so help identify them: it is shown as "fewer than k".
-    """
-    rows = []
-    for item in participation.personas:
-        if not item.invited and not item.submitted:
-            continue
-        hidden = 0 < item.submitted < k
-        rows.append(
-            {
-                "persona": item.persona,
-                "invited": item.invited,
-                "submitted": None if hidden else item.submitted,
-                "percent": None if hidden else item.response_percent,
-            }
-        )
-    return rows
-
-
 def image_uri(chart: str | bytes) -> str:
     """Return a chart (SVG text or PNG bytes) as a data: URI for <img>."""
     if isinstance(chart, str):
@@ -271,13 +253,21 @@ def report_context(
 ) -> dict[str, object]:
     """Compute every figure, sentence and chart of the report.
 
-    A constant number of queries: the results (scoring), the previous round's
-    results, participation and the next steps.
+    The report shows the published results, as viewers see them (it may be
+    forwarded to anyone): `disclosure.shown_results`. A constant number of
+    queries: the snapshot and its results, the previous round's, and the
+    next steps. Raise NothingPublished before any publication.
     """
     comments = options.include_comments and assessment.comments_published
-    results = assessment_results(assessment, include_comments=comments)
-    participation = participation_summary(assessment=assessment)
-    comparison = previous_comparison(results)
+    shown = shown_results(assessment, owner=False, comments=comments)
+    if shown.results is None:
+        raise NothingPublished(
+            "No results are published yet: the report is written from the "
+            "published results, when the assessment closes or earlier when "
+            "the FinOps team publishes them."
+        )
+    results, participation = shown.results, shown.participation
+    comparison = shown.comparison
     plans, sustain = step_plans(results)
     if deadline:
         deadline.check()
@@ -307,8 +297,12 @@ def report_context(
         "letter": options.paper == "letter",
         "generated": generated_on(),
         "results": results,
+        "snapshot": shown.snapshot,
         "participation": participation,
-        "participation_rows": participation_rows(participation, results.k),
+        "breakdowns": [
+            (results.personas, "Persona"),
+            (results.business_units, "Business unit"),
+        ],
         "summary": summary_sentences(results, participation),
         "top_priorities": results.priorities[:5],
         "radar": drawn["radar"],
@@ -455,16 +449,22 @@ def heatmap_table(
 
     Drawn as an HTML table rather than an image: the text stays crisp and
     searchable, and it lays out several times faster than a matplotlib
-    image in WeasyPrint. Only personas with at least k answers have a score
-    (CapabilityResult.persona_scores already respects the threshold); a
-    persona that has none in these capabilities gets no column.
+    image in WeasyPrint. Columns are the groups scoring already pooled
+    (CapabilityResult.groups): the personas shown on their own in these
+    capabilities, then "other personas" if any capability has that group.
     """
     personas = shown_personas(capabilities)
+    pooled = any(c.other_personas for c in capabilities)
     rows = []
     for capability in capabilities:
-        scores = {ps.persona.pk: ps.score for ps in capability.persona_scores}
-        rows.append((capability, heat_cells([scores.get(p.pk) for p in personas])))
-    return [soft_hyphenated(p.name) for p in personas], rows
+        scores = {g.persona.pk: g.score for g in capability.persona_scores}
+        cells = [scores.get(p.pk) for p in personas]
+        if pooled:
+            other = capability.other_personas
+            cells.append(other.score if other else None)
+        rows.append((capability, heat_cells(cells)))
+    headings = [soft_hyphenated(p.name) for p in personas]
+    return headings + ([OTHER_PERSONAS] if pooled else []), rows
 
 
 def heat_cells(scores: list[float | None]) -> list[HeatCell]:

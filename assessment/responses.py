@@ -62,9 +62,14 @@ def response_questions(
 
 
 def _lock(response: Response, *, allow_submitted: bool = False) -> Response:
-    """Lock and return a fresh copy of the response if it may still change."""
+    """Lock and return a fresh copy of the response if it may still change.
+
+    The assessment row is locked too: closing the assessment and taking a
+    results snapshot lock it, so no submission slips in between the counts
+    of a snapshot.
+    """
     locked = (
-        Response.objects.select_for_update()
+        Response.objects.select_for_update(of=("self", "assessment"))
         .select_related("assessment")
         .get(pk=response.pk)
     )

@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import invitations, lifecycle
+from . import invitations, lifecycle, snapshots
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
+from .disclosure import shown_participation
 from .forms import (
     AssessmentForm,
     ClosingDateForm,
@@ -115,7 +116,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment": assessment,
         "organisation": assessment.organisation,
         "is_owner": is_owner,
-        "participation": participation_summary(assessment=assessment),
+        "participation": shown_participation(assessment, owner=is_owner),
         "scoped": scoped,
         "previous": assessment.previous_id and assessment.previous,
         "next_rounds": assessment.next_rounds.only("pk", "title"),
@@ -159,6 +160,7 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 anonymity_threshold=d["anonymity_threshold"],
                 opens_on=d["opens_on"],
                 closes_on=d["closes_on"],
+                user=request.user,
             )
         except lifecycle.LifecycleError as error:
             form.add_error(None, str(error))
@@ -243,7 +245,7 @@ def assessment_close(request: HttpRequest, pk: int) -> HttpResponse:
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     if request.method == "POST":
         try:
-            lifecycle.assessment_close(assessment=assessment)
+            lifecycle.assessment_close(assessment=assessment, user=request.user)
         except lifecycle.LifecycleError as error:
             messages.error(request, str(error))
         else:
@@ -253,6 +255,7 @@ def assessment_close(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment": assessment,
         "organisation": assessment.organisation,
         "participation": participation_summary(assessment=assessment),
+        "publish": snapshots.publish_state(assessment),
         "action": "close",
     }
     return render(request, "assessment/assessment_confirm.html", ctx)

@@ -34,7 +34,8 @@ def test_svg_output_is_deterministic(results):
 def test_charts_keep_names_as_text(results):
     heatmap = charts.heatmap_svg(results)
     assert "Data Ingestion" in heatmap
-    assert "1.8" in heatmap  # a persona score label, one decimal
+    assert "2.3" in heatmap  # a group score label, one decimal
+    assert ">Other<" in heatmap and ">personas<" in heatmap  # wrapped label
 
 
 def test_heatmap_shows_only_personas_with_at_least_k_answers(results):
