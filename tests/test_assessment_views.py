@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessment.models import Assessment, Level
-from tests.results_helpers import publish
 from tests.owner_factories import (  # noqa: F401
     assessment,
     invite,
@@ -16,6 +15,7 @@ from tests.owner_factories import (  # noqa: F401
     open_assessment,
     respond,
 )
+from tests.results_helpers import publish
 
 
 def _create_data(framework, **overrides) -> dict:
