@@ -32,6 +32,7 @@ from .scoring import (
     Delta,
     changes_by_name,
     shown_personas,
+    worked_example,
 )
 
 if TYPE_CHECKING:
@@ -320,6 +321,7 @@ def report_context(
         "knowledge_gaps": knowledge_gaps,
         "legend": [(charts.VALUE_COLOURS[v], label) for v, label in DISTRIBUTION],
         "include_comments": comments,
+        "example": worked_example(),
         "comments": all_comments[:COMMENTS_LIMIT],
         "comments_left_out": max(len(all_comments) - COMMENTS_LIMIT, 0),
     }

@@ -40,7 +40,7 @@ aggregated rows (`ResultsData`) that viewers' results are computed from.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -782,3 +782,39 @@ def _previous_domain_score(
         return None
     most = max(set(old_domains), key=old_domains.count)
     return next((d.score for d in previous.domains if d.domain.pk == most), None)
+
+
+# ---------------------------------------------------------------------------
+# The worked example of the method page and the report's methodology
+# ---------------------------------------------------------------------------
+
+# Answers per persona, with k = 3: two personas of their own, two pooled.
+EXAMPLE_K = 3
+EXAMPLE_ANSWERS = {
+    "FinOps Practitioner": [2, 2, 3, 1],
+    "Engineering": [1, 1, 2, 1, 0],
+    "Finance": [3, 2],
+    "Security": [0],
+}
+
+
+def worked_example() -> dict:
+    """Score the explained example with the real scoring functions (no query)."""
+    personas = {
+        name: Persona(pk=i, name=name, position=i)
+        for i, name in enumerate(EXAMPLE_ANSWERS, start=1)
+    }
+    counts = {
+        personas[name]: dict(Counter(values))
+        for name, values in EXAMPLE_ANSWERS.items()
+    }
+    capability = Capability(pk=1, name="Allocation", domain=Domain(pk=1))
+    result = capability_result(capability, Level.WALK, counts, EXAMPLE_K)
+    return {
+        "k": EXAMPLE_K,
+        "answers": [
+            (name, values, sum(values) / len(values))
+            for name, values in EXAMPLE_ANSWERS.items()
+        ],
+        "result": result,
+    }

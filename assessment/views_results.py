@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, charts, exports, reports, snapshots
+from . import audit, charts, exports, reports, scoring, snapshots
 from .access import get_assessment_for_user
 from .disclosure import shown_results
 from .models import Answer, Level, Membership
@@ -168,7 +168,12 @@ def _charts(results: AssessmentResults) -> dict[str, str]:
 
 def method(request: HttpRequest) -> HttpResponse:
     """Explain how every figure on the results pages is computed."""
-    ctx = {"levels": Level.choices, "contested_at": float(CONTESTED_AT)}
+    ctx = {
+        "levels": Level.choices,
+        "contested_at": float(CONTESTED_AT),
+        "example": scoring.worked_example(),
+        "other_personas": OTHER_PERSONAS,
+    }
     return render(request, "assessment/results/method.html", ctx)
 
 
