@@ -96,6 +96,16 @@ def test_personas_under_the_threshold_are_pooled_in_participation(assessment):
     assert "Finance" not in section and "Engineering" not in section
 
 
+def test_the_methodology_explains_pooling_suppression_and_publication(assessment):
+    html = report_html(assessment, ReportOptions())
+    section = html.split('id="methodology"')[1]
+    assert "pooled into one group, “Other personas”" in section
+    assert "No figure in this report rests on fewer than 2" in section
+    assert "<h3>Published results</h3>" in section
+    # The worked example is the app's own scoring of the method page's.
+    assert "(2.0 + 1.0 + 1.7) / 3 = 1.6" in section
+
+
 def test_there_is_no_report_before_results_are_published(organisation, framework):
     draft = hand_example(organisation, framework, published=False)
     with pytest.raises(report_content.NothingPublished):

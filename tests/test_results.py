@@ -160,6 +160,20 @@ def test_the_method_page_explains_the_rules(client):
     assert "How scores are computed" in html
     assert "1.5 to under 2.5" in html
     assert "contested" in html
+    # Pooling, suppression and publication, in plain words.
+    assert "pooled into one group, “Other personas”" in html
+    assert "fewer than <em>k</em> scored answers" in html
+    assert "Published results, not live ones" in html
+    assert "at least <em>k</em> new responses" in html
+
+
+def test_the_method_pages_worked_example_is_scored_by_the_app(client):
+    html = client.get(reverse("assessment:method")).content.decode()
+    example = html.split('id="example"')[1].split('<h2 class="h5 mt-4">Levels')[0]
+    # Practitioners 2.0 and engineering 1.0 alone; finance and security
+    # pooled (3, 2, 0): (2 + 1 + 5/3) / 3 = 14/9, shown 1.6, Walk.
+    assert 'Other personas</th><td class="text-end">3</td>' in example
+    assert "= <strong>1.6</strong>, labelled Walk" in example
 
 
 def _dashboard_queries(client, assessment, query="") -> int:
