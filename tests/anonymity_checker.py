@@ -435,12 +435,16 @@ def check_pdf(text: str, data: dict) -> list[str]:
             section = "contested"
         elif line in ("Persona Respondents", "Business unit Respondents"):
             section = "personas" if line.startswith("Persona") else "business_units"
-        elif line.startswith(("Bars:", "Mean score per persona group", "Acme")):
+        elif line.startswith(
+            ("Bars:", "Mean score per persona group", "Acme", "Not broken down")
+        ):
             section = None
         elif section in ("personas", "business_units"):
             match = re.fullmatch(r"(.+) (\d+)", line)
             if match:
                 seen[section].append((match.group(1), int(match.group(2))))
+            else:
+                section = None  # the table ended
         elif section:
             name = next(
                 (n for n in caps if line == n or line.startswith(n + " ")), None

@@ -90,6 +90,7 @@ ROWS = [
         _a,
         "post",
         write=True,
+        owner_status=302,
         data=lambda w: {"persona": w["invitation"].persona_id},
     ),
     Row("assessment:open_link_deactivate", _link, "post", write=True, owner_status=302),
