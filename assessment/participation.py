@@ -6,9 +6,11 @@ assessment's personas, and the invitations counted per persona in the database.
 """
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from django.db.models import Count, Q
 
+from .display import shown_percent
 from .models import Assessment, Persona, Response
 
 
@@ -39,8 +41,9 @@ class Participation:
     @property
     def response_percent(self) -> int | None:
         """Return the response rate as a whole percentage, for display."""
-        rate = self.response_rate
-        return None if rate is None else round(rate * 100)
+        if not self.invited:
+            return None
+        return shown_percent(Fraction(self.submitted, self.invited))
 
 
 @dataclass(frozen=True)

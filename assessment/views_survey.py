@@ -8,6 +8,7 @@ with a plain template loop (see survey_forms).
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from django.contrib import messages
 from django.db.models import Q
@@ -16,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from .display import shown_percent
 from .invitations import invitation_for_token
 from .models import (
     Answer,
@@ -143,7 +145,7 @@ def _sections(
 def _progress(sections: list[Section]) -> dict[str, int]:
     total = sum(len(s.questions) for s in sections)
     answered = sum(s.answered for s in sections)
-    percent = round(100 * answered / total) if total else 0
+    percent = shown_percent(Fraction(answered, total)) if total else 0
     return {"answered": answered, "total": total, "percent": percent}
 
 

@@ -1,7 +1,8 @@
 """Template filters for figures: the same formatting as `assessment.display`.
 
 {% load figures %}
-{{ result.score|score }}  {{ delta.change|change }}  {{ rate|percent }}
+{{ result.score|score }}  {{ delta.change|change }}  {{ result.gap|gap }}
+{{ rate|percent }}
 """
 
 from django import template
@@ -12,4 +13,5 @@ register = template.Library()
 
 register.filter("score", display.score)
 register.filter("change", display.change)
+register.filter("gap", display.gap)
 register.filter("percent", display.percent)
