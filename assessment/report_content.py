@@ -409,23 +409,49 @@ def heat_legend() -> list[tuple[Decimal, int]]:
     return [(Decimal(level), charts.heat_shade(Decimal(level))) for level in Level]
 
 
-def heatmap_table(
-    capabilities: list[CapabilityResult],
-) -> tuple[list[str], list[tuple[CapabilityResult, list[HeatCell]]]]:
+# Persona headings of a heatmap stay upright while their longest word fits
+# its column: the persona columns share about 128 mm of an A4 text width,
+# and a heading character takes at most about 1.5 mm (plus the padding).
+# Crowded headings are turned to read upwards instead of breaking a word.
+PERSONA_COLUMNS_MM = 128
+HEADING_CHAR_MM = 1.5
+HEADING_PADDING_MM = 1.6
+
+
+class HeatTable(NamedTuple):
+    """A domain's persona heatmap: column headings, rows and heading layout."""
+
+    personas: list[str]
+    rows: list[tuple[CapabilityResult, list[HeatCell]]]
+    upright: bool  # headings read across; else turned to read upwards
+
+
+def upright_headings(names: list[str]) -> bool:
+    """Return whether every word of these column headings fits across."""
+    if not names:
+        return True
+    longest = max(len(word) for name in names for word in name.split())
+    needed = longest * HEADING_CHAR_MM + HEADING_PADDING_MM
+    return needed <= PERSONA_COLUMNS_MM / len(names)
+
+
+def heatmap_table(capabilities: list[CapabilityResult]) -> HeatTable:
     """Return a persona x capability heatmap: column headings and rows.
 
     Drawn as an HTML table rather than an image: the text stays crisp and
     searchable, and it lays out several times faster than a matplotlib
     image in WeasyPrint. Only personas with at least k answers have a score
     (CapabilityResult.persona_scores already respects the threshold); a
-    persona that has none in these capabilities gets no column.
+    persona that has none in these capabilities gets no column. Headings
+    never break inside a word: they read upwards when columns are narrow.
     """
     personas = shown_personas(capabilities)
     rows = []
     for capability in capabilities:
         scores = {ps.persona.pk: ps.shown_score for ps in capability.persona_scores}
         rows.append((capability, heat_cells([scores.get(p.pk) for p in personas])))
-    return [p.name for p in personas], rows
+    names = [p.name for p in personas]
+    return HeatTable(names, rows, upright_headings(names))
 
 
 def heat_cells(scores: list[Decimal | None]) -> list[HeatCell]:

@@ -277,7 +277,7 @@ def test_capabilities_close_to_target_are_named_not_planned(organisation):
 
 def test_the_heatmap_hides_personas_under_k_and_merges_blank_runs(assessment):
     ctx = report_context(assessment, ReportOptions())
-    personas, rows = ctx["domains"][0]["heatmap"]
+    personas, rows, _ = ctx["domains"][0]["heatmap"]
     # Finance has a single response, under the threshold of 2: no column.
     assert "Finance" not in personas
     assert "FinOps Practitioner" in personas
