@@ -330,3 +330,10 @@ def test_the_report_html_has_no_indentation_before_rows_or_cells(assessment):
     html = pdf.without_block_spacing(report_html(assessment, ReportOptions()))
     assert "<tr>" in html and "<td" in html
     assert not re.search(r"\s<(?:tr|td|th|li|p|div)[\s>]", html)
+
+
+def test_a_render_leaves_the_html_parser_as_it_ships(assessment):
+    tinyhtml5 = pytest.importorskip("tinyhtml5.inputstream")
+    render_pdf(assessment, ReportOptions())
+    # No module-level state of WeasyPrint's parser is replaced by the app.
+    assert type(tinyhtml5.characters_until_regex) is dict

@@ -8,7 +8,7 @@ import pytest
 
 from assessment import report_content
 from assessment.demo import demo_rounds_create
-from assessment.report_content import ReportOptions, report_html, upright_headings
+from assessment.report_content import ReportOptions, report_html
 from assessment.reports import render_pdf
 
 from .results_helpers import hand_example
@@ -63,7 +63,7 @@ def test_persona_headings_never_break_inside_a_word(assessment, monkeypatch):
     ],
 )
 def test_headings_turn_only_when_a_word_would_not_fit_across(names, upright):
-    assert upright_headings(names) is upright
+    assert report_content.upright_headings(names) is upright
 
 
 def test_domains_follow_one_another_instead_of_half_empty_pages(organisation):
