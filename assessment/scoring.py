@@ -139,6 +139,10 @@ class CapabilityResult:
         return Fraction(self.counts.get(value, 0), self.answered or 1)
 
     @property
+    def not_applicable_count(self) -> int:
+        return self.counts.get(NOT_APPLICABLE, 0)
+
+    @property
     def distribution(self) -> list[AnswerShare]:
         """Return each answer value given, with its count and share."""
         labels = dict(Answer.Value.choices)

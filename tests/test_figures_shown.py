@@ -118,7 +118,7 @@ def test_the_dashboard_shows_the_figures_the_method_page_promises(
     # Mean 5/4 of all respondents, median 1.5, one not-applicable in five.
     assert re.search(r"Mean of all respondents</dt><dd>1.3<", details)
     assert re.search(r"Median answer</dt><dd>1.5<", details)
-    assert re.search(r"Not applicable</dt><dd>20%<", details)
+    assert re.search(r"Not applicable</dt><dd>1 \(20%\)<", details)
     method = client.get(reverse("assessment:method")).content.decode()
     assert "answer details" in method
     assert "<em>as shown</em>" in method
