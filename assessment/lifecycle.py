@@ -5,6 +5,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from . import display
 from .models import (
     Answer,
     Assessment,
@@ -88,7 +89,7 @@ class LifecycleError(ValueError):
 def _check_closing_date(closes_on: datetime.date | None) -> None:
     if closes_on is not None and closes_on < timezone.localdate():
         raise LifecycleError(
-            f"The closing date ({closes_on:%d %b %Y}) has passed: "
+            f"The closing date ({display.date(closes_on)}) has passed: "
             "set a later one first."
         )
 

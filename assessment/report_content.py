@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from matplotlib.colors import to_hex
 
-from . import charts
+from . import charts, display
 from .models import Answer, Assessment, Level, NextStep
 from .participation import ParticipationSummary, participation_summary
 from .scoring import (
@@ -306,6 +306,7 @@ def report_context(
         "options": options,
         "letter": options.paper == "letter",
         "generated": generated_on(),
+        "generated_text": display.date(timezone.localdate()),
         "results": results,
         "participation": participation,
         "participation_rows": participation_rows(participation, results.k),
@@ -495,5 +496,5 @@ def report_html(
 
 
 def generated_on() -> str:
-    """Return today's date as the report's footer shows it."""
+    """Return today's date as the report's cover and footer show it."""
     return timezone.localdate().isoformat()

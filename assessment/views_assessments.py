@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import invitations, lifecycle
@@ -279,6 +280,8 @@ def assessment_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         "organisation": assessment.organisation,
         "form": form,
         "action": "reopen",
+        "closing_date_passed": assessment.closes_on is not None
+        and assessment.closes_on < timezone.localdate(),
     }
     return render(request, "assessment/assessment_confirm.html", ctx)
 
