@@ -6,7 +6,7 @@ organisation's object is a 404, a viewer asking to change something a 403.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,9 +24,8 @@ from .models import (
     Capability,
     FrameworkVersion,
     Membership,
-    Response,
 )
-from .participation import participation_summary
+from .participation import participation_summary, with_participation
 
 
 @login_required
@@ -42,16 +41,11 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def assessment_list(request: HttpRequest, org: str) -> HttpResponse:
     organisation, membership = get_organisation_for_user(request, org)
-    submitted = Q(responses__status=Response.Status.SUBMITTED)
-    assessments = organisation.assessments.annotate(
-        invited=Count("invitations", distinct=True),
-        submitted=Count("responses", filter=submitted, distinct=True),
-    )
     ctx = {
         "organisation": organisation,
         "membership": membership,
         "is_owner": membership.role == Membership.Role.OWNER,
-        "assessments": assessments,
+        "assessments": with_participation(organisation.assessments.all()),
     }
     return render(request, "assessment/assessment_list.html", ctx)
 
