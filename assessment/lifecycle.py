@@ -148,8 +148,12 @@ def assessment_update(
     anonymity_threshold: int,
     opens_on: datetime.date | None,
     closes_on: datetime.date | None,
+    comments_published: bool | None = None,
 ) -> None:
-    """Change an assessment's settings; personas with participants stay."""
+    """Change an assessment's settings; personas with participants stay.
+
+    `comments_published` None leaves the choice as it is.
+    """
     kept = {p.pk for p in personas}
     in_use = Persona.objects.filter(
         pk__in=assessment.invitations.values("persona")
@@ -168,6 +172,8 @@ def assessment_update(
     assessment.anonymity_threshold = anonymity_threshold
     assessment.opens_on = opens_on
     assessment.closes_on = closes_on
+    if comments_published is not None:
+        assessment.comments_published = comments_published
     assessment.save()
     assessment.personas.set(personas)
 

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import invitations, lifecycle
+from . import audit, invitations, lifecycle
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
 from .forms import (
     AssessmentForm,
@@ -138,6 +138,7 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "anonymity_threshold": assessment.anonymity_threshold,
         "opens_on": assessment.opens_on,
         "closes_on": assessment.closes_on,
+        "comments_published": assessment.comments_published,
     }
     data = request.POST if request.method == "POST" else None
     form = AssessmentForm(
@@ -145,6 +146,7 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        was_published = assessment.comments_published
         try:
             lifecycle.assessment_update(
                 assessment=assessment,
@@ -154,10 +156,19 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 anonymity_threshold=d["anonymity_threshold"],
                 opens_on=d["opens_on"],
                 closes_on=d["closes_on"],
+                comments_published=d["comments_published"],
             )
         except lifecycle.LifecycleError as error:
             form.add_error(None, str(error))
         else:
+            if d["comments_published"] != was_published:
+                audit.record(
+                    assessment=assessment,
+                    action="comments.published"
+                    if d["comments_published"]
+                    else "comments.unpublished",
+                    user=request.user,
+                )
             messages.success(request, "Settings saved.")
             return redirect(assessment)
     ctx = {"assessment": assessment, "organisation": assessment.organisation}
