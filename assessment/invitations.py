@@ -30,6 +30,7 @@ from .models import (
     Persona,
     Response,
 )
+from .progress import Progress, progress_by_invitation
 from .tokens import hash_token, new_token
 
 logger = logging.getLogger(__name__)
@@ -332,9 +333,18 @@ def invitation_url(token: str) -> str:
 
 
 def _message(
-    invitation: Invitation, token: str, *, kind: str, connection
+    invitation: Invitation,
+    token: str,
+    *,
+    kind: str,
+    progress: Progress,
+    connection,
 ) -> EmailMultiAlternatives:
-    """Build the invitation or reminder email, with text and HTML parts."""
+    """Build the invitation or reminder email, with text and HTML parts.
+
+    The subject and the text part are plain text, rendered without HTML
+    escaping (an "&" in a name stays an "&"); the HTML part escapes.
+    """
     assessment = invitation.assessment
     ctx = {
         "invitation": invitation,
@@ -343,6 +353,7 @@ def _message(
         "link": invitation_url(token),
         "reminder": kind == "reminder",
         "days_left": assessment.days_left(),
+        "progress": progress,
     }
     subject = render_to_string("assessment/emails/invitation_subject.txt", ctx)
     message = EmailMultiAlternatives(
@@ -371,11 +382,22 @@ def _send(invitations: list[Invitation], *, kind: str) -> list[Invitation]:
     to the owner as an error page).
     """
     sent, tokens = [], []
+    if not invitations:
+        return sent
+    progress = progress_by_invitation(
+        assessment_id=invitations[0].assessment_id, invitations=invitations
+    )
     try:
         with get_connection() as connection:
             for invitation in invitations:
                 token, token_hash = new_token()
-                _message(invitation, token, kind=kind, connection=connection).send()
+                _message(
+                    invitation,
+                    token,
+                    kind=kind,
+                    progress=progress[invitation.pk],
+                    connection=connection,
+                ).send()
                 tokens.append(
                     InvitationToken(invitation=invitation, token_hash=token_hash)
                 )
@@ -388,7 +410,7 @@ def _send(invitations: list[Invitation], *, kind: str) -> list[Invitation]:
 
 def _with_email(assessment: Assessment) -> QuerySet[Invitation]:
     return assessment.invitations.exclude(email="").select_related(
-        "assessment__organisation"
+        "assessment__organisation", "persona"
     )
 
 
