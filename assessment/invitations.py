@@ -139,16 +139,21 @@ class _Semicolon(csv.excel):
     delimiter = ";"
 
 
-def parse_invitees(text: str, *, personas: list[Persona]) -> ParsedInvitees:
+def parse_invitees(
+    text: str, *, personas: list[Persona], catalogue: list[Persona] = ()
+) -> ParsedInvitees:
     """Parse `email, persona[, business unit]` lines into invitees and errors.
 
     Lines are numbered from 1 as the owner sees them. Blank lines, `#`
     comments and a header line starting with "email" are skipped. A persona
-    is matched by slug or name, case-insensitively. An address given twice
-    keeps its first line; later ones are merged into it.
+    is matched by slug or name, case-insensitively, among the assessment's
+    `personas`; one of the framework's `catalogue` that the assessment does
+    not invite gets its own message. An address given twice keeps its first
+    line; later ones are merged into it.
     """
     result = ParsedInvitees()
     lookup = persona_lookup(personas)
+    elsewhere = persona_lookup(catalogue)
     seen: dict[str, int] = {}
     lines = text.splitlines()
     if len(lines) > MAX_IMPORT_LINES:
@@ -173,7 +178,7 @@ def parse_invitees(text: str, *, personas: list[Persona]) -> ParsedInvitees:
             continue
         if number == 1 and fields[0].lower() in ("email", "e-mail", "email address"):
             continue
-        error = _line_error(fields, lookup, personas)
+        error = _line_error(fields, lookup, personas, elsewhere)
         if error:
             result.errors.append(LineError(number, raw.strip(), error))
             continue
@@ -194,7 +199,10 @@ def parse_invitees(text: str, *, personas: list[Persona]) -> ParsedInvitees:
 
 
 def _line_error(
-    fields: list[str], lookup: dict[str, Persona], personas: list[Persona]
+    fields: list[str],
+    lookup: dict[str, Persona],
+    personas: list[Persona],
+    elsewhere: dict[str, Persona],
 ) -> str:
     """Return what is wrong with one line's fields, or an empty string."""
     if len(fields) < 2 or not fields[1]:
@@ -210,6 +218,13 @@ def _line_error(
         return f"“{email}” is not a valid email address."
     if fields[1].lower() not in lookup:
         names = ", ".join(p.name for p in personas)
+        other = elsewhere.get(fields[1].lower())
+        if other is not None:
+            return (
+                f"{other.name} is not one of this assessment's personas. Add it "
+                "under “Personas invited” in the assessment's settings, or use "
+                f"one of: {names}."
+            )
         return f"Unknown persona “{fields[1]}”. Use one of: {names}."
     if len(fields) > 2 and len(fields[2]) > BUSINESS_UNIT_MAX:
         return f"The business unit is longer than {BUSINESS_UNIT_MAX} characters."

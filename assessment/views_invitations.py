@@ -57,7 +57,11 @@ def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _invitations_page(request, assessment, form=form)
     text = form.text()
-    parsed = invitations.parse_invitees(text, personas=list(assessment.personas.all()))
+    parsed = invitations.parse_invitees(
+        text,
+        personas=list(assessment.personas.all()),
+        catalogue=list(assessment.framework.personas.all()),
+    )
     if not parsed.invitees and not parsed.errors:
         form.add_error(
             None,
