@@ -8,3 +8,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("assessment.urls")),
 ]
+
+# Error pages in the app's look (the 500 page is a template of its own).
+handler400 = "assessment.views_errors.bad_request"
+handler403 = "assessment.views_errors.permission_denied"
+handler404 = "assessment.views_errors.page_not_found"
