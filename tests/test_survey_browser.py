@@ -1,5 +1,6 @@
 """End to end in a real Chromium: answer, leave, resume, submit."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -169,3 +170,29 @@ def test_buttons_tab_in_reading_order_and_a_whole_card_chooses(browser, survey_u
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Quantify Business Value")).to_be_visible()
     assert list(Response.objects.get().answers.values_list("value", flat=True)) == [3]
+
+
+def test_no_page_requests_a_missing_file(browser, survey_url, live_server, caplog):
+    """Every request pages make succeeds, the browser's own icon requests too.
+
+    Chromium fetches icons outside the page, so they are checked in the
+    server's log of refused requests.
+    """
+    context = browser.new_context()
+    page = context.new_page()
+    failed = []
+    page.on(
+        "response",
+        lambda response: response.status >= 400 and failed.append(response.url),
+    )
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        page.goto(survey_url)
+        page.get_by_role("button", name="Start").click()
+        page.get_by_role("button", name="Save and next").click()
+        for path in ("/login/", "/admin/login/", "/framework/"):
+            page.goto(live_server.url + path)
+        # Icons are fetched after a page loads: wait for the last one.
+        page.wait_for_timeout(1000)
+    context.close()
+    assert failed == []
+    assert [r.getMessage() for r in caplog.records if r.name == "django.request"] == []
