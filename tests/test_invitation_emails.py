@@ -182,3 +182,13 @@ def test_reminder_progress_takes_the_same_queries_for_any_number_of_people(
     with django_assert_num_queries(7):
         result = invitations_remind(assessment=assessment)
     assert result.sent == people
+
+
+def test_the_closing_date_is_written_in_the_one_date_format(assessment):
+    add(assessment, "ana@x.io")
+    invitations_send(assessment=assessment)
+    _, body, html = message_to("ana@x.io")
+    closes = assessment.closes_on
+    shown = f"{closes.day} {closes:%b} {closes.year}"
+    assert f"Please answer by {shown} (10 days left)." in body
+    assert f"Please answer by <strong>{shown}</strong> (10 days left)." in html
