@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 
 from . import display
-from .models import Assessment, Persona, Response
+from .models import Assessment, Invitation, Persona, Response
+
+
+def joined_through_open_link(invitation: Invitation) -> bool:
+    """Return whether someone joined through an open link (not invited by email).
+
+    The same rule as the aggregates of `_counts`, for one invitation in hand.
+    """
+    return not invitation.email
 
 
 def _plural(n: int, word: str, plural: str) -> str:

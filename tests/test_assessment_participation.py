@@ -120,7 +120,7 @@ def test_every_page_shows_invitees_and_joiners_apart(client, owner, eleven_and_e
     assert "91% <span" in detail
     dashboard = _text(client.get(reverse("assessment:results", args=[assessment.pk])))
     assert sentence in dashboard
-    assert "Joined through an open link</th>" in dashboard
+    assert "Submitted / joined</th>" in dashboard
     listing = _text(client.get(reverse("assessment:list", args=["acme"])))
     assert "10 / 11" in listing
     assert "and 11 / 11 by open link" in listing
@@ -154,3 +154,11 @@ def test_a_persona_joining_with_fewer_than_k_submissions_hides_the_count(
     ctx = report_context(open_assessment, ReportOptions())
     [row] = [r for r in ctx["participation_rows"] if r["joined"]]
     assert row["joined_submitted"] is None
+
+
+def test_the_invitees_page_counts_joiners_apart(client, owner, eleven_and_eleven):
+    client.force_login(owner)
+    url = reverse("assessment:invitations", args=[eleven_and_eleven.pk])
+    html = _text(client.get(url))
+    assert "11 invitees<span" in html
+    assert "and 11 joined through an open link</span>" in html
