@@ -6,9 +6,7 @@ answers) whatever the number of participants, and renders its choice grid
 with a plain template loop (see survey_forms).
 """
 
-import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from django.contrib import messages
 from django.db.models import Q
@@ -17,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .display import shown_percent
 from .invitations import invitation_for_token
 from .models import (
     Answer,
@@ -31,6 +28,7 @@ from .models import (
     Response,
     ScopedCapability,
 )
+from .progress import Progress
 from .responses import (
     ResponseLocked,
     answers_save,
@@ -53,9 +51,6 @@ from .survey_forms import (
     posted_extras,
 )
 from .tokens import hash_token
-
-# Reading three levels of signs and choosing takes about a minute and a half.
-MINUTES_PER_QUESTION = 1.5
 
 
 @dataclass
@@ -142,16 +137,11 @@ def _sections(
     return sorted(sections.values(), key=lambda s: s.domain.position)
 
 
-def _progress(sections: list[Section]) -> dict[str, int]:
-    total = sum(len(s.questions) for s in sections)
-    answered = sum(s.answered for s in sections)
-    percent = shown_percent(Fraction(answered, total)) if total else 0
-    return {"answered": answered, "total": total, "percent": percent}
-
-
-def _minutes(question_count: int) -> int:
-    """Estimate the time to answer, rounded up to five minutes."""
-    return max(5, math.ceil(question_count * MINUTES_PER_QUESTION / 5) * 5)
+def _progress(sections: list[Section]) -> Progress:
+    return Progress(
+        answered=sum(s.answered for s in sections),
+        total=sum(len(s.questions) for s in sections),
+    )
 
 
 def _options(question: Capability, value: str) -> list[dict]:
@@ -247,7 +237,6 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
         "may_start": may_start,
         "sections": sections,
         "progress": _progress(sections),
-        "minutes": _minutes(len(questions)),
         "resume_url": _resume_url(request, participant),
         "continue_url": _first_open_page(participant, sections) if sections else "",
     }

@@ -16,7 +16,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from assessment import exports
-from assessment.participation import Participation
+from assessment.participation import Group
 from assessment.report_content import ReportOptions, report_html
 from assessment.scoring import assessment_results
 
@@ -106,7 +106,7 @@ def test_percentages_round_half_up_on_the_dashboard_and_in_the_report(
     report = report_html(assessment, ReportOptions())
     knowledge = report[report.index("Knowledge gaps") :]
     assert ">13%<" in knowledge and ">12%<" not in knowledge
-    assert Participation(invited=8, started=1, submitted=1).response_percent == 13
+    assert Group(people=8, started=1, submitted=1).response_percent == 13
 
 
 def test_the_dashboard_shows_the_figures_the_method_page_promises(
