@@ -222,6 +222,6 @@ def _domain(domain: DomainResult) -> DomainResult:
         scored_in = sum(persona.pk in c.scoring_personas for c in domain.capabilities)
         if len(groups) == scored_in:
             exact = mean(g.exact_score for g in groups)
-            scores.append(PersonaDomainScore(persona, float(exact)))
+            scores.append(PersonaDomainScore(persona, float(exact), exact))
     scores.sort(key=lambda s: s.persona.position)
     return replace(domain, persona_scores=scores)

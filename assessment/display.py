@@ -1,7 +1,8 @@
-"""One path from a figure to the text people read.
+"""One path from a figure or a date to the text people read.
 
 Every page, chart, export display column and the PDF format numbers here, so
-that one figure reads the same everywhere. Rounding is half-up (half away
+that one figure reads the same everywhere; pages and emails format dates here
+too (exports keep ISO dates, which spreadsheets sort). Rounding is half-up (half away
 from zero) to one decimal for scores, and to whole percents for shares,
 decided exactly on fractions: a float such as 1.15 is stored as
 1.149999... and would round down.
@@ -9,14 +10,19 @@ decided exactly on fractions: a float such as 1.15 is stored as
 
 from __future__ import annotations
 
+import datetime
 import math
 from decimal import Decimal
 from fractions import Fraction
+
+from django.utils import timezone
 
 Number = int | float | Fraction | Decimal
 # Shown where a figure does not exist (nothing scored, or suppressed).
 MISSING = "–"
 MINUS = "−"  # a true minus sign, as wide as the plus sign
+# Shown as the gap of a score at or above its target.
+MET = "met"
 
 
 def exact(value: Number) -> Fraction:
@@ -66,7 +72,63 @@ def change(value: Number | None) -> str:
     return "0.0"
 
 
+def gap(value: Number | None) -> str:
+    """Format a gap to target (target − score): "1.3" below target, else "met".
+
+    One convention everywhere: a gap is how far a score is below its
+    target, never signed; a score at or above its target has met it.
+    """
+    shown = shown_score(value)
+    if shown is None:
+        return MISSING
+    return f"{shown:.1f}" if shown > 0 else MET
+
+
 def percent(share: Number | None) -> str:
     """Format a share (0-1) as a whole percentage: "62%"."""
     shown = shown_percent(share)
     return MISSING if shown is None else f"{shown}%"
+
+
+# "30 Nov 2026": unambiguous on both sides of the Atlantic, short enough for
+# a table cell. Month names are English like the rest of the text.
+MONTHS = [
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+]
+
+
+def _local_date(value: datetime.date | datetime.datetime) -> datetime.date:
+    """Return a date, or a moment's date in the site's time zone."""
+    if isinstance(value, datetime.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.date()
+    return value
+
+
+def date(value: datetime.date | datetime.datetime | None) -> str:
+    """Format a date (or a moment's local date): "30 Nov 2026"."""
+    if value is None or value == "":
+        return MISSING
+    day = _local_date(value)
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def date_time(value: datetime.datetime | None) -> str:
+    """Format a moment in the site's time zone: "30 Nov 2026, 14:05"."""
+    if value is None or value == "":
+        return MISSING
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return f"{date(value)}, {value:%H:%M}"

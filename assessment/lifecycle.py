@@ -5,6 +5,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from . import display
 from .models import (
     Answer,
     Assessment,
@@ -90,7 +91,7 @@ class LifecycleError(ValueError):
 def _check_closing_date(closes_on: datetime.date | None) -> None:
     if closes_on is not None and closes_on < timezone.localdate():
         raise LifecycleError(
-            f"The closing date ({closes_on:%d %b %Y}) has passed: "
+            f"The closing date ({display.date(closes_on)}) has passed: "
             "set a later one first."
         )
 
@@ -161,11 +162,13 @@ def assessment_update(
     anonymity_threshold: int,
     opens_on: datetime.date | None,
     closes_on: datetime.date | None,
+    comments_published: bool | None = None,
     user=None,
 ) -> None:
     """Change an assessment's settings; personas with participants stay.
 
-    A new anonymity threshold applies to the published results at once
+    `comments_published` None leaves the choice as it is. A new anonymity
+    threshold applies to the published results at once
     (`snapshots.snapshot_rethreshold`).
     """
     kept = {p.pk for p in personas}
@@ -186,6 +189,8 @@ def assessment_update(
     assessment.anonymity_threshold = anonymity_threshold
     assessment.opens_on = opens_on
     assessment.closes_on = closes_on
+    if comments_published is not None:
+        assessment.comments_published = comments_published
     assessment.save()
     assessment.personas.set(personas)
     snapshot_rethreshold(assessment=assessment, user=user)

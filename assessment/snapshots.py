@@ -24,9 +24,8 @@ from django.db.models import Count, Max, Q
 from .models import Assessment, Response, ResultsSnapshot
 from .participation import (
     ParticipationSummary,
-    as_rows,
-    participation_summary,
-    summary_from_rows,
+    participation_counts,
+    summary_from_counts,
 )
 from .scoring import AssessmentResults, ResultsData, collect, results_from_data
 
@@ -52,8 +51,8 @@ def snapshot_results(
 
 
 def snapshot_participation(snapshot: ResultsSnapshot) -> ParticipationSummary:
-    return summary_from_rows(
-        assessment=snapshot.assessment, rows=snapshot.participation
+    return summary_from_counts(
+        assessment=snapshot.assessment, counts=snapshot.participation
     )
 
 
@@ -76,7 +75,7 @@ def snapshot_take(*, assessment: Assessment, reason: str, user=None) -> ResultsS
         submissions=submitted["n"],
         last_submitted_at=submitted["last"],
         data=collect(assessment, include_comments=True).as_json(),
-        participation=as_rows(participation_summary(assessment=assessment)),
+        participation=participation_counts(assessment=assessment),
         created_by=user if user is not None and user.is_authenticated else None,
     )
 

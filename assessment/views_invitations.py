@@ -17,6 +17,7 @@ from . import audit, invitations
 from .access import get_assessment_for_user
 from .forms import InviteeImportForm, OpenLinkForm
 from .models import Assessment, Invitation, OpenLink, Response
+from .participation import joined_through_open_link
 
 
 def _invitations_page(
@@ -34,6 +35,7 @@ def _invitations_page(
         )
     )
     _number_joiners(invitees)
+    joined = sum(1 for i in invitees if joined_through_open_link(i))
     ctx = {
         "assessment": assessment,
         "organisation": assessment.organisation,
@@ -41,6 +43,8 @@ def _invitations_page(
         "link_form": link_form or OpenLinkForm(assessment=assessment),
         "parsed": parsed,
         "invitees": invitees,
+        "invited_count": len(invitees) - joined,
+        "joined_count": joined,
         "open_links": _open_links(assessment),
         "remind_count": invitations.reminder_candidates(assessment=assessment).count(),
     }
@@ -87,7 +91,11 @@ def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _invitations_page(request, assessment, form=form)
     text = form.text()
-    parsed = invitations.parse_invitees(text, personas=list(assessment.personas.all()))
+    parsed = invitations.parse_invitees(
+        text,
+        personas=list(assessment.personas.all()),
+        catalogue=list(assessment.framework.personas.all()),
+    )
     if not parsed.invitees and not parsed.errors:
         form.add_error(
             None,

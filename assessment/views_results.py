@@ -8,6 +8,8 @@ answers are for owners only.
 """
 
 import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -24,7 +26,13 @@ from .access import get_assessment_for_user
 from .disclosure import shown_results
 from .models import Answer, Level, Membership
 from .report_content import PAPER_SIZES, ReportOptions
-from .scoring import CONTESTED_AT, OTHER_PERSONAS, AssessmentResults, changes_by_name
+from .scoring import (
+    CONTESTED_AT,
+    OTHER_PERSONAS,
+    AssessmentResults,
+    CapabilityResult,
+    changes_by_name,
+)
 
 ANSWER_FORMATS = ("csv", "xlsx")
 RESULT_FORMATS = ("csv", "xlsx", "json")
@@ -64,6 +72,7 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "live_query": "?live=1" if shown.live else "",
         "answer_values": Answer.Value.choices,
         "other_personas": OTHER_PERSONAS,
+        "heat_legend": _heat_legend(),
     }
     if results is not None:
         by_domain, by_capability = changes_by_name(shown.comparison)
@@ -86,33 +95,44 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "assessment/results/dashboard.html", ctx)
 
 
+@dataclass(frozen=True)
+class HeatRow:
+    """A domain's or a capability's group scores as shown, one per column."""
+
+    label: str
+    cells: list[tuple[Decimal | None, int | None]]  # (shown score, shade)
+    capability: CapabilityResult | None = None  # None: the domain's row
+    slug: str = ""
+
+
 def _persona_table(results: AssessmentResults) -> dict:
     """Lay group scores out as rows of the persona columns, domain by domain.
 
     Columns: the personas shown anywhere, then "other personas" if any
-    capability has a pooled group. A blank cell: not shown on its own.
+    capability has a pooled group. A domain's row holds the personas'
+    domain scores. A blank cell: not a group of its own there.
     """
     personas = results.persona_columns
     pooled = any(c.other_personas for c in results.capabilities)
+
+    def cells(scores: dict, other: Decimal | None = None) -> list:
+        shown = [scores.get(p.pk) for p in personas] + ([other] if pooled else [])
+        return [(score, charts.heat_shade(score)) for score in shown]
+
     rows = []
     for domain in results.domains:
-        scores = {s.persona.pk: s.score for s in domain.persona_scores}
-        rows.append(
-            {
-                "domain": domain,
-                "scores": [scores.get(p.pk) for p in personas]
-                + ([None] if pooled else []),
-            }
-        )
+        scores = {s.persona.pk: s.shown_score for s in domain.persona_scores}
+        rows.append(HeatRow(domain.domain.name, cells(scores), slug=domain.domain.slug))
         for cap in domain.capabilities:
-            scores = {g.persona.pk: g.score for g in cap.persona_scores}
-            other = [cap.other_personas.score if cap.other_personas else None]
+            scores = {g.persona.pk: g.shown_score for g in cap.persona_scores}
+            other = cap.other_personas.shown_score if cap.other_personas else None
             rows.append(
-                {
-                    "capability": cap,
-                    "scores": [scores.get(p.pk) for p in personas]
-                    + (other if pooled else []),
-                }
+                HeatRow(
+                    cap.capability.name,
+                    cells(scores, other),
+                    capability=cap,
+                    slug=cap.capability.slug,
+                )
             )
     return {"personas": personas, "pooled": pooled, "rows": rows}
 
@@ -141,27 +161,25 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("assessment:results", pk=assessment.pk)
 
 
+def _heat_legend() -> list[tuple[int, int, str]]:
+    """Return the heatmap legend: (level, shade, name) of each level's colour."""
+    return [
+        (level, charts.heat_shade(Decimal(level)), label)
+        for level, label in Level.choices
+    ]
+
+
 def _charts(results: AssessmentResults) -> dict[str, str]:
     """Return the dashboard's SVG charts, cached by the figures they draw.
 
     Drawing takes most of the page's time; the key changes whenever a drawn
     figure does, so a cached chart is never stale.
     """
-    drawn = (
-        results.k,
-        [(d.domain.name, d.score, d.target) for d in results.domains],
-        [
-            (c.capability.name, [(g.label, g.score) for g in c.groups])
-            for c in results.capabilities
-        ],
-    )
+    drawn = [(d.domain.name, d.score, d.target) for d in results.domains]
     key = "results-charts:" + hashlib.sha256(repr(drawn).encode()).hexdigest()
     svgs = cache.get(key)
     if svgs is None:
-        svgs = {
-            "radar": charts.radar_svg(results),
-            "heatmap": charts.heatmap_svg(results),
-        }
+        svgs = {"radar": charts.radar_svg(results)}
         cache.set(key, svgs, CHART_CACHE_SECONDS)
     return svgs
 
@@ -170,7 +188,7 @@ def method(request: HttpRequest) -> HttpResponse:
     """Explain how every figure on the results pages is computed."""
     ctx = {
         "levels": Level.choices,
-        "contested_at": float(CONTESTED_AT),
+        "contested_at": CONTESTED_AT,
         "example": scoring.worked_example(),
         "other_personas": OTHER_PERSONAS,
     }

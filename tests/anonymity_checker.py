@@ -158,8 +158,9 @@ def _check_capability(cap: dict, k: int, few) -> list[str]:
         from_counts = sum(SCORES.get(label, 0) * n for label, n in counts.items())
         if not _close(from_counts, total):
             problems.append(f"{name}: the counts hold answers of no group shown")
+    # The disagreement is taken between the group scores as shown.
     spread = cap["disagreement"]
-    scores = [g["score"] for g in groups]
+    scores = [_shown(g["score"]) for g in groups]
     expected = max(scores) - min(scores) if len(scores) > 1 else None
     if spread is not None and not _close(spread, expected):
         problems.append(f"{name}: the disagreement involves a hidden group")
@@ -207,15 +208,68 @@ def check_csv(content: bytes, data: dict) -> list[str]:
 
 
 def check_xlsx(content: bytes, data: dict) -> list[str]:
+    """Hold the workbook's Data sheet (full precision) and Summary sheet (as
+    shown) against the JSON."""
     book = load_workbook(io.BytesIO(content), read_only=True)
-    sheet = book.worksheets[0]
+    problems = _check_rows(_sheet_rows(book["Data"]), data, "XLSX data")
+    return problems + _check_summary(_sheet_rows(book["Summary"]), data)
+
+
+def _sheet_rows(sheet) -> list[list]:
     rows = [
         ["" if v is None else v for v in row]
         for row in sheet.iter_rows(values_only=True)
     ]
-    # Trailing empty cells may be left out of a row: pad to the header.
-    rows = [row + [""] * (len(rows[0]) - len(row)) for row in rows]
-    return _check_rows(rows, data, "XLSX")
+    # Trailing empty cells may be left out of a row: pad to the longest.
+    width = max(len(row) for row in rows)
+    return [row + [""] * (width - len(row)) for row in rows]
+
+
+def _shown(value) -> float | None:
+    """Return a figure as displayed (one decimal, half-up), as a float."""
+    shown = display.shown_score(value)
+    return None if shown is None else float(shown)
+
+
+def _check_summary(rows: list[list], data: dict) -> list[str]:
+    """Hold the Summary sheet's shown figures against the JSON."""
+    start = next(i for i, row in enumerate(rows) if row[0] == "Domain")
+    header, problems = [str(h) for h in rows[start]], []
+    col = {name: i for i, name in enumerate(header)}
+    groups = [h for h in header if h.startswith("Persona: ") or h == "Other personas"]
+    caps = {c["name"]: c for c in data["capabilities"]}
+    domains = {d["name"]: d for d in data["domains"]}
+    for row in rows[start + 1 :]:
+        if row[1] in caps:
+            cap = caps[row[1]]
+            where = f"XLSX summary {cap['name']}"
+            for cell, expected in (
+                ("Score", _shown(cap["score"])),
+                ("Answers", cap["answered"]),
+                ("Mean of all respondents", _shown(cap["respondent_mean"])),
+                ("Median answer", _shown(cap["median"])),
+            ):
+                if not _close(_number(row[col[cell]]), expected):
+                    problems.append(f"{where}: {cell} differs from the JSON")
+            expected = {
+                (
+                    "Other personas"
+                    if g["persona"] is None
+                    else f"Persona: {g['name']}"
+                ): (_shown(g["score"]))
+                for g in cap["groups"]
+            }
+            problems += _check_group_cells(row, col, groups, expected, where)
+        elif row[0] in domains and row[1] == "":
+            domain = domains[row[0]]
+            expected = {
+                f"Persona: {p['name']}": _shown(p["score"])
+                for p in domain["persona_scores"]
+            }
+            problems += _check_group_cells(
+                row, col, groups, expected, f"XLSX summary {domain['name']}"
+            )
+    return problems
 
 
 def _check_rows(rows: list[list], data: dict, surface: str) -> list[str]:
@@ -356,13 +410,7 @@ def check_dashboard(html: str, data: dict) -> list[str]:
             )
             if cells[1] != expected:
                 problems.append(f"{where}: shows score {cells[1]!r}, not {expected!r}")
-            if cap["withheld"]:
-                if cells[6] != f"fewer than {k} answers":
-                    problems.append(f"{where}: shows answers {cells[6]!r}, withheld")
-            elif cells[6] != "No answers":
-                answers = int(re.fullmatch(r"(\d+) answers?", cells[6]).group(1))
-                if answers != cap["answered"]:
-                    problems.append(f"{where}: shows {answers} answers")
+            problems += _check_answer_details(cells[6], cap, k, where)
         elif "persona-table" in table and not attrs and cells and not persona_header:
             persona_header = cells[1:]
         elif "data-capability" in attrs:
@@ -383,7 +431,9 @@ def check_dashboard(html: str, data: dict) -> list[str]:
             kind = "persona" if table.endswith("per persona") else "business unit"
             seen[kind].append((cells[0], int(cells[1])))
         elif (
-            "participation" in table and cells and cells[0] not in ("Persona", "Total")
+            "participation" in table
+            and cells
+            and cells[0] not in ("", "Persona", "Total")
         ):
             problems.append(f"dashboard: participation of {cells[0]} shown")
     for kind, breakdown in breakdowns.items():
@@ -400,6 +450,33 @@ def check_dashboard(html: str, data: dict) -> list[str]:
             problems.append(
                 "dashboard: the number of respondents differs from the JSON"
             )
+    return problems
+
+
+def _check_answer_details(text: str, cap: dict, k: int, where: str) -> list[str]:
+    """Hold a capability's answers cell (count, then its details) to the JSON."""
+    if cap["withheld"]:
+        if text != f"fewer than {k} answers":
+            return [f"{where}: shows answers {text!r}, withheld in the JSON"]
+        return []
+    if text == "No answers":
+        return [] if not cap["answered"] else [f"{where}: shows no answers"]
+    problems = []
+    answers = re.match(r"(\d+) answers?", text)
+    if answers is None or int(answers.group(1)) != cap["answered"]:
+        problems.append(f"{where}: shows another number of answers")
+    counts = cap["counts"] or {}
+    for label in VALUE_LABELS:
+        shown = re.search(rf"(?<![\w']){re.escape(label)} (\d+) \(", text)
+        if shown and int(shown.group(1)) != counts.get(label):
+            problems.append(f"{where}: shows {label} {shown.group(1)}")
+    for label, key in (
+        ("Mean of all respondents", "respondent_mean"),
+        ("Median answer", "median"),
+    ):
+        shown = re.search(rf"{label} (\S+)", text)
+        if shown and shown.group(1) != display.score(cap[key]):
+            problems.append(f"{where}: shows {label.lower()} {shown.group(1)}")
     return problems
 
 

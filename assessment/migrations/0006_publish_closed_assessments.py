@@ -47,16 +47,21 @@ def publish_closed(apps, schema_editor):
                 .values_list("capability_id", "comment")
             ],
         }
-        participation = [
-            [row["persona"], row["invited"], row["started"], row["submitted"]]
+        joined = Q(email="")
+        done = Q(response__status="submitted")
+        participation = {
+            str(row.pop("persona")): row
             for row in assessment.invitations.order_by("persona")
             .values("persona")
             .annotate(
-                invited=Count("pk"),
-                started=Count("response"),
-                submitted=Count("response", filter=Q(response__status="submitted")),
+                n_people=Count("pk"),
+                n_started=Count("response"),
+                n_submitted=Count("response", filter=done),
+                n_joined=Count("pk", filter=joined),
+                n_joined_started=Count("response", filter=joined),
+                n_joined_submitted=Count("response", filter=joined & done),
             )
-        ]
+        }
         totals = submitted.aggregate(n=Count("pk"), last=Max("submitted_at"))
         ResultsSnapshot.objects.create(
             assessment=assessment,
