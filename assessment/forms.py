@@ -180,6 +180,31 @@ class RoutingForm(forms.Form):
             )
         return rows
 
+    def clean(self):
+        data = super().clean()
+        # A field this form did not render would otherwise be ignored silently
+        # while every rendered one, absent from the POST, read as "nobody".
+        foreign = [key for key in self.data if key.startswith("route_")]
+        if any(key not in self.fields for key in foreign):
+            raise forms.ValidationError(
+                "This form is out of date or was changed: it names capabilities "
+                "that are not in this assessment's scope. Nothing was saved; "
+                "check the grid below and save again."
+            )
+        if not self.errors:
+            unasked = [
+                item.capability.name
+                for item in self.scoped
+                if not data.get(f"route_{item.pk}")
+            ]
+            if unasked:
+                raise forms.ValidationError(
+                    "Ask at least one persona about each capability in scope "
+                    "(or take the capability out of scope). Nobody is asked "
+                    "about: " + ", ".join(unasked) + "."
+                )
+        return data
+
     def routes(self) -> dict[int, set[int]]:
         return {
             item.pk: set(self.cleaned_data[f"route_{item.pk}"]) for item in self.scoped

@@ -5,6 +5,8 @@ steps) is versioned data loaded by `manage.py load_catalogue`; assessments point
 at one framework version and never see a later one change under them.
 """
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -288,6 +290,12 @@ class Assessment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    links_kept_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Participants' links work until then, even if the usual time "
+        "after closing has passed.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -319,6 +327,25 @@ class Assessment(models.Model):
         if self.closes_on is None:
             return None
         return max((self.closes_on - timezone.localdate()).days, 0)
+
+    def links_expire_at(self) -> datetime.datetime | None:
+        """Return when participants' links stop working; None until closed.
+
+        SURVEY_LINK_DAYS_AFTER_CLOSE days after closing, or later if an owner
+        kept them working longer.
+        """
+        if self.status != self.Status.CLOSED:
+            return None
+        # A closed assessment without a closing time predates the field.
+        closed_at = self.closed_at or self.created_at
+        usual = closed_at + datetime.timedelta(
+            days=settings.SURVEY_LINK_DAYS_AFTER_CLOSE
+        )
+        return max(usual, self.links_kept_until or usual)
+
+    def links_expired(self) -> bool:
+        expires_at = self.links_expire_at()
+        return expires_at is not None and expires_at <= timezone.now()
 
 
 class ScopedCapability(models.Model):
