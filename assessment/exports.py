@@ -3,7 +3,8 @@
 Raw answers carry a pseudonym per respondent, never a name or email. Every
 text cell that a spreadsheet would read as a formula is neutralised, in CSV
 and in XLSX alike (openpyxl too turns a string starting with "=" into a
-formula).
+formula), and loses any control character stored before input refused them
+(openpyxl cannot write one).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .scoring import (
     Comparison,
     changes_by_name,
 )
+from .text import plain_text
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ANSWER_HEADER = [
@@ -50,8 +52,14 @@ FORMATS = {
 
 
 def neutralise(value: Any) -> Any:
-    """Prefix text that a spreadsheet would run as a formula with a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """Make text safe for a spreadsheet: no control characters, no formula.
+
+    Text a spreadsheet would run as a formula gets a leading quote.
+    """
+    if not isinstance(value, str):
+        return value
+    value = plain_text(value, multiline=True)
+    if value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
@@ -313,7 +321,7 @@ def write_csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
     """Return UTF-8 CSV with a BOM, so Excel reads accents correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
+    writer.writerow([neutralise(v) for v in header])
     for row in rows:
         writer.writerow(["" if v is None else neutralise(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -324,7 +332,7 @@ def write_xlsx(header: list[str], rows: Iterable[list[Any]], *, title: str) -> b
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31] or "Sheet")
     sheet.freeze_panes = "A2"
-    sheet.append(header)
+    sheet.append([neutralise(v) for v in header])
     for row in rows:
         sheet.append([neutralise(v) for v in row])
     buffer = io.BytesIO()

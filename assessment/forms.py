@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from .invitations import NotTextError, decode_upload
 from .models import Assessment, Capability, FrameworkVersion, Level, Persona
+from .text import PlainTextField
 
 MAX_UPLOAD_BYTES = 1_000_000
 
@@ -27,8 +28,8 @@ def _helper() -> FormHelper:
 class AssessmentForm(forms.Form):
     """Title, scope label, personas, anonymity threshold and dates."""
 
-    title = forms.CharField(max_length=150)
-    scope_label = forms.CharField(
+    title = PlainTextField(max_length=150)
+    scope_label = PlainTextField(
         label="Business unit or scope",
         max_length=120,
         required=False,

@@ -230,7 +230,8 @@ def _scope_change(before: dict[int, int], after: dict[int, int]) -> str:
     """Describe a scope change for the audit trail ("" when nothing changed)."""
     added = len(after.keys() - before.keys())
     removed = len(before.keys() - after.keys())
-    retargeted = sum(1 for pk in after.keys() & before.keys() if after[pk] != before[pk])
+    kept = after.keys() & before.keys()
+    retargeted = sum(1 for pk in kept if after[pk] != before[pk])
     parts = [
         f"{count} {what}"
         for count, what in (

@@ -10,7 +10,6 @@ import functools
 import math
 from dataclasses import dataclass, field
 
-
 from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse

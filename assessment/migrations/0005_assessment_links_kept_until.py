@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assessment', '0004_audit_event'),
+        ("assessment", "0004_audit_event"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='assessment',
-            name='links_kept_until',
-            field=models.DateTimeField(blank=True, help_text="Participants' links work until then, even if the usual time after closing has passed.", null=True),
+            model_name="assessment",
+            name="links_kept_until",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Participants' links work until then, even if the usual time after closing has passed.",
+                null=True,
+            ),
         ),
     ]
