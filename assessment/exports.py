@@ -28,7 +28,7 @@ from .scoring import (
     Comparison,
     changes_by_name,
 )
-from .text import plain_text
+from .text import without_controls
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ANSWER_HEADER = [
@@ -58,7 +58,7 @@ def neutralise(value: Any) -> Any:
     """
     if not isinstance(value, str):
         return value
-    value = plain_text(value, multiline=True)
+    value = without_controls(value)
     if value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

@@ -66,12 +66,14 @@ def lockout_response(
     again, so the wait shown is the whole cool-off time.
     """
     minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
-    form = AuthenticationForm(request)
-    form.add_error(
-        None,
-        f"Too many failed logins for this username. For your security, logging "
-        f"in is paused for {wait_text(minutes)}: try again after that. Ask "
-        f"your administrator if you have forgotten your password.",
-    )
-    ctx = {"form": form, "next": request.POST.get("next", "")}
+    username = request.POST.get("username", "")
+    ctx = {
+        "form": AuthenticationForm(request, initial={"username": username}),
+        "next": request.POST.get("next", ""),
+        "lockout_message": (
+            f"Too many failed logins for this username. For your security, "
+            f"logging in is paused for {wait_text(minutes)}: try again after "
+            f"that. Ask your administrator if you have forgotten your password."
+        ),
+    }
     return render(request, "registration/login.html", ctx, status=429)

@@ -20,13 +20,18 @@ CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 LINE_BREAKS = re.compile(r"\r\n?")
 
 
+def without_controls(value: str) -> str:
+    """Return text without control characters other than tab and line breaks."""
+    return CONTROLS.sub("", value)
+
+
 def plain_text(value: str, *, multiline: bool = False) -> str:
-    """Return text without control characters.
+    """Return typed text without control characters.
 
     Multi-line text keeps tabs and line breaks (as \\n); one-line text turns
     them into spaces.
     """
-    value = CONTROLS.sub("", LINE_BREAKS.sub("\n", value))
+    value = without_controls(LINE_BREAKS.sub("\n", value))
     if not multiline:
         value = value.replace("\t", " ").replace("\n", " ")
     return value

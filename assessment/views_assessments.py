@@ -24,6 +24,7 @@ from .forms import (
     ScopeForm,
 )
 from .models import (
+    AuditEvent,
     Capability,
     FrameworkVersion,
     Membership,
@@ -404,9 +405,7 @@ AUDIT_PAGE_SIZE = 50
 def assessment_audit(request: HttpRequest, pk: int) -> HttpResponse:
     """List who did what to the assessment, newest first (owners only)."""
     assessment, _ = get_assessment_for_user(request, pk, write=True)
-    events = assessment.audit_events.only(
-        "created_at", "actor_name", "action", "detail"
-    )
+    events = AuditEvent.objects.filter(assessment=assessment)
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     ctx = {
         "assessment": assessment,
