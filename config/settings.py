@@ -151,6 +151,10 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",
     "csp",
+    # Background jobs: Django's tasks API (built in from Django 6; the
+    # backport until then) with the database backend and its db_worker.
+    "django_tasks",
+    "django_tasks_db",
     "assessment",
 ]
 
@@ -199,6 +203,16 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "assessment_cache",
+    }
+}
+
+# Jobs wait in the database (SQLite or PostgreSQL alike) until a
+# `manage.py db_worker` process runs them; any number of workers on any
+# number of machines share the queue. Tests run tasks immediately.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
     }
 }
 
