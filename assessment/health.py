@@ -1,5 +1,8 @@
 """`/healthz` for load balancers: is this server able to do its work?
 
+It checks that the database answers and that the job queue can be read
+(jobs wait in a database table until a `db_worker` runs them).
+
 No authentication and no data: the answer says only which dependency is
 down. It is answered by a middleware placed first, so a probe that reaches
 the instance by its address (not an allowed host name) or over plain HTTP
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -33,9 +37,33 @@ def database_ok() -> bool:
     return True
 
 
+DATABASE_QUEUE = "django_tasks_db.DatabaseBackend"
+
+
+def task_queue_ok() -> bool:
+    """Return whether the job queue's table can be read.
+
+    Only the database backend has a queue to reach; the immediate backend
+    (tests, or a deployment without workers) runs jobs in the request.
+    """
+    if settings.TASKS["default"]["BACKEND"] != DATABASE_QUEUE:
+        return True
+    from django_tasks_db.models import DBTaskResult
+
+    try:
+        DBTaskResult.objects.ready().exists()
+    except DatabaseError:
+        logger.warning("Health check: the job queue is unreachable.", exc_info=True)
+        connection.close_if_unusable_or_obsolete()
+        return False
+    return True
+
+
 def checks() -> dict[str, bool]:
     """Run every check; the keys name what was checked."""
-    return {"database": database_ok()}
+    database = database_ok()
+    # Without the database the queue (a table in it) is down too.
+    return {"database": database, "task_queue": database and task_queue_ok()}
 
 
 def healthz() -> HttpResponse:

@@ -6,13 +6,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tasks_db.models import DBTaskResult
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_it_answers_ok_without_logging_in(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "task_queue": "ok"},
+    }
     assert response["Cache-Control"] == "no-store"
     assert not response.cookies  # no session, no CSRF cookie
 
@@ -24,6 +31,17 @@ def test_a_probe_by_address_or_over_plain_http_gets_the_answer(client, db, setti
     # Any other page still checks the host and redirects to https.
     assert client.get("/login/", HTTP_HOST="10.0.3.7:8000").status_code == 400
     assert client.get("/login/").status_code == 301
+
+
+def test_it_reads_the_job_queue_of_the_database_backend(client, db, settings):
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/healthz")
+    assert response.json()["checks"]["task_queue"] == "ok"
+    table = DBTaskResult._meta.db_table
+    assert any(table in q["sql"] for q in queries)
 
 
 def test_head_works_and_other_methods_are_not_answered_here(client, db):
@@ -56,5 +74,5 @@ def test_it_answers_503_when_the_database_is_unreachable():
     assert status == "503", result.stderr
     assert json.loads(body) == {
         "status": "unavailable",
-        "checks": {"database": "failing"},
+        "checks": {"database": "failing", "task_queue": "failing"},
     }
