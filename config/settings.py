@@ -296,10 +296,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 # Browser features no page uses (assessment.security sends the header).
-PERMISSIONS_POLICY = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
-    "interest-cohort=(), browsing-topics=()"
-)
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 # Login throttling (django-axes): failures are counted in the database, so
 # every worker and server sees the same lockouts. A username is locked for

@@ -179,3 +179,12 @@ def test_the_admin_refuses_control_characters(client, db):
 )
 def test_plain_text_removes_only_control_characters(typed, multiline, kept):
     assert plain_text(typed, multiline=multiline) == kept
+
+
+def test_the_pdf_report_renders_stored_control_characters(client, owner, stored):
+    Assessment.objects.filter(pk=stored.pk).update(comments_published=True)
+    client.force_login(owner)
+    url = reverse("assessment:report", args=[stored.pk])
+    response = client.get(url, {"comments": "1"})
+    assert response.status_code == 200
+    assert response.content.startswith(b"%PDF")
