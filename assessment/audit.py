@@ -17,6 +17,8 @@ ACTIONS = {
     "assessment.scope": "changed the scope or targets",
     "assessment.routing": "changed the routing",
     "invitations.imported": "added invitees",
+    "comments.published": "showed participants' comments to viewers",
+    "comments.unpublished": "hid participants' comments from viewers",
     "invitations.sent": "sent invitations",
     "invitations.reminded": "sent reminders",
     "invitations.removed": "removed an invitee",

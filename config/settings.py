@@ -128,6 +128,7 @@ if not SECRET_KEY and DEBUG:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "assessment.views_errors.csrf_failure"
 
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 try:
