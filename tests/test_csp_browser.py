@@ -112,7 +112,7 @@ def test_no_page_breaks_the_policy_and_scripted_widths_apply(page, site, tmp_pat
             widths = page.eval_on_selector_all(
                 ".chart img", "imgs => imgs.map(i => i.naturalWidth)"
             )
-            assert len(widths) == 2 and all(w > 0 for w in widths)
+            assert widths and all(w > 0 for w in widths)
             bar = page.locator(".progress-stacked .progress").first
             assert bar.evaluate("b => b.getBoundingClientRect().width") > 0
             page.screenshot(path=str(tmp_path / "results.png"), full_page=True)
