@@ -107,6 +107,13 @@ def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
         assessment=assessment, invitees=parsed.invitees
     )
     summary = _import_message(result, merged=len(parsed.merged))
+    if result.added or result.updated:
+        audit.record(
+            assessment=assessment,
+            action="invitations.imported",
+            user=request.user,
+            detail=f"{result.added} added, {result.updated} updated.",
+        )
     if not parsed.errors:
         messages.success(request, summary)
         return redirect("assessment:invitations", pk=assessment.pk)
@@ -140,6 +147,7 @@ def invitations_send(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "The assessment is closed: reopen it to invite.")
         return redirect("assessment:invitations", pk=assessment.pk)
     result = invitations.invitations_send(assessment=assessment)
+    _record_sending(request, assessment, result, "invitations.sent")
     _report_sending(request, result, "invitation")
     return redirect("assessment:invitations", pk=assessment.pk)
 
@@ -152,8 +160,24 @@ def invitations_remind(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Reminders go out only while the assessment is open.")
         return redirect("assessment:invitations", pk=assessment.pk)
     result = invitations.invitations_remind(assessment=assessment)
+    _record_sending(request, assessment, result, "invitations.reminded")
     _report_sending(request, result, "reminder")
     return redirect("assessment:invitations", pk=assessment.pk)
+
+
+def _record_sending(
+    request: HttpRequest,
+    assessment: Assessment,
+    result: invitations.SendResult,
+    action: str,
+) -> None:
+    if result.sent or result.failed:
+        detail = f"{result.sent} sent" + (
+            f", {result.failed} refused by the mail server." if result.failed else "."
+        )
+        audit.record(
+            assessment=assessment, action=action, user=request.user, detail=detail
+        )
 
 
 def _report_sending(
@@ -190,6 +214,12 @@ def invitation_resend(
     if assessment.status == Assessment.Status.CLOSED:
         messages.error(request, "The assessment is closed: reopen it to invite.")
     elif invitations.invitation_resend(invitation=invitation):
+        audit.record(
+            assessment=assessment,
+            action="invitations.sent",
+            user=request.user,
+            detail="1 sent again with a new link.",
+        )
         messages.success(
             request,
             f"Invitation sent again to {invitation.email} with a new link; "
@@ -215,6 +245,12 @@ def invitation_delete(
         )
     else:
         invitation.delete()
+        audit.record(
+            assessment=assessment,
+            action="invitations.removed",
+            user=request.user,
+            detail=f"{invitation} removed.",
+        )
         messages.success(request, f"{invitation} removed; their link no longer works.")
     return redirect("assessment:invitations", pk=assessment.pk)
 
@@ -235,9 +271,9 @@ def open_link_create(request: HttpRequest, pk: int) -> HttpResponse:
     )
     audit.record(
         assessment=assessment,
-        action="open_link.created",
+        action="links.open_created",
         user=request.user,
-        detail=persona.name,
+        detail=f"For {persona.name}.",
     )
     messages.success(
         request,
@@ -258,9 +294,9 @@ def open_link_deactivate(request: HttpRequest, pk: int, link_pk: int) -> HttpRes
     link.save(update_fields=["is_active"])
     audit.record(
         assessment=assessment,
-        action="open_link.switched_off",
+        action="links.open_deactivated",
         user=request.user,
-        detail=link.persona.name,
+        detail=f"For {link.persona.name}.",
     )
     messages.success(
         request,

@@ -1,6 +1,6 @@
 // Copy buttons: <button data-copy="field-id"> copies that field's value.
-// Read-only fields with data-select-on-focus select their text on focus, so
-// copying by keyboard works without the button too.
+// (app.js selects a data-select-on-focus field's text on focus, so copying
+// by keyboard works without the button too.)
 (function () {
   "use strict";
   var status = document.getElementById("copy-status");
@@ -27,9 +27,5 @@
     }
     field.select();
     announce(button, "Press Ctrl+C to copy");
-  });
-
-  document.querySelectorAll("[data-select-on-focus]").forEach(function (field) {
-    field.addEventListener("focus", function () { field.select(); });
   });
 })();

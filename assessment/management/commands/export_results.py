@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from assessment import exports
+from assessment import audit, exports
 from assessment.disclosure import shown_results
 from assessment.models import Assessment
 
@@ -44,6 +44,11 @@ class Command(BaseCommand):
         try:
             if answers:
                 content = exports.export_answers(assessment, fmt)
+                audit.record(
+                    assessment=assessment,
+                    action="answers.exported",
+                    detail=f"As {fmt.upper()}, from the command line.",
+                )
             else:
                 shown = shown_results(assessment, owner=True, live=live)
                 if shown.results is None:
