@@ -28,8 +28,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
+from django.db.models import OuterRef, QuerySet, Subquery
+
 from .models import Assessment, ResultsSnapshot
-from .participation import ParticipationSummary, participation_summary
+from .participation import (
+    Participation,
+    ParticipationSummary,
+    participation_summary,
+    total_of_counts,
+    with_participation,
+)
 from .scoring import (
     AssessmentResults,
     CapabilityResult,
@@ -129,6 +137,32 @@ def shown_participation(
     if 0 < summary.total.submitted < snapshot.anonymity_threshold:
         return None
     return replace(summary, personas=[])
+
+
+def shown_participation_list(
+    assessments: QuerySet[Assessment], *, owner: bool
+) -> list[tuple[Assessment, Participation | None]]:
+    """Return each assessment with the participation totals one may see.
+
+    Owners: live. Viewers: those of the latest published results (None
+    before any, or below k submissions). One query either way.
+    """
+    if owner:
+        return with_participation(assessments)
+    latest = ResultsSnapshot.objects.filter(assessment=OuterRef("pk")).order_by("-pk")
+    rows = assessments.annotate(
+        published=Subquery(latest.values("participation")[:1]),
+        published_k=Subquery(latest.values("anonymity_threshold")[:1]),
+    )
+    shown = []
+    for assessment in rows:
+        participation = None
+        if assessment.published is not None:
+            participation = total_of_counts(assessment.published.values())
+            if 0 < participation.submitted < assessment.published_k:
+                participation = None
+        shown.append((assessment, participation))
+    return shown
 
 
 def _comparison(results: AssessmentResults | None) -> Comparison | None:

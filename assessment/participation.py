@@ -14,7 +14,7 @@ who joined through an open link has, by joining, already started.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
@@ -226,14 +226,18 @@ def summary_from_counts(
         )
         for persona in personas
     ]
-    totals = {
-        name: sum(row.get(name, 0) for row in rows.values()) for name in _counts()
-    }
     return ParticipationSummary(
         personas=per_persona,
-        total=Participation.from_counts(totals),
+        total=total_of_counts(rows.values()),
         days_left=assessment.days_left(),
     )
+
+
+def total_of_counts(rows: Iterable[Mapping[str, int]]) -> Participation:
+    """Return the participation of all the rows of `participation_counts`."""
+    rows = list(rows)
+    totals = {name: sum(row.get(name, 0) for row in rows) for name in _counts()}
+    return Participation.from_counts(totals)
 
 
 def with_participation(

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from . import audit, invitations, lifecycle, snapshots
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
-from .disclosure import shown_participation
+from .disclosure import shown_participation, shown_participation_list
 from .forms import (
     AssessmentForm,
     ClosingDateForm,
@@ -30,7 +30,7 @@ from .models import (
     FrameworkVersion,
     Membership,
 )
-from .participation import participation_summary, with_participation
+from .participation import participation_summary
 
 
 @login_required
@@ -50,7 +50,10 @@ def assessment_list(request: HttpRequest, org: str) -> HttpResponse:
         "organisation": organisation,
         "membership": membership,
         "is_owner": membership.role == Membership.Role.OWNER,
-        "assessments": with_participation(organisation.assessments.all()),
+        "assessments": shown_participation_list(
+            organisation.assessments.all(),
+            owner=membership.role == Membership.Role.OWNER,
+        ),
     }
     return render(request, "assessment/assessment_list.html", ctx)
 

@@ -208,3 +208,14 @@ def test_a_snapshot_stores_counts_not_answers(organisation, framework, assessmen
     assert len(snapshot.data["answers"]) == rows
     assert all(len(row) == 4 for row in snapshot.data["answers"])
     assert snapshot.submissions == 26
+
+
+def test_the_assessment_list_shows_viewers_published_participation_only(
+    client, viewer, owner, assessment
+):
+    respond(assessment, EN, {DI: 3, AL: 3})
+    url = reverse("assessment:list", args=[assessment.organisation.slug])
+    client.force_login(viewer)
+    assert "6 / 6" in client.get(url).content.decode()  # as published
+    client.force_login(owner)
+    assert "7 / 7" in client.get(url).content.decode()  # live
