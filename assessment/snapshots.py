@@ -58,7 +58,7 @@ def snapshot_participation(snapshot: ResultsSnapshot) -> ParticipationSummary:
 
 @transaction.atomic
 def snapshot_take(*, assessment: Assessment, reason: str, user=None) -> ResultsSnapshot:
-    """Aggregate the live answers into a new snapshot (seven queries).
+    """Aggregate the live answers into a new snapshot (eight queries).
 
     The assessment row is locked first: submitting and reopening a
     response lock it too (`responses._lock`), so every count of the
