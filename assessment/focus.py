@@ -30,6 +30,7 @@ KPI definitions (also on the "How scores are computed" page):
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -467,33 +468,31 @@ def _optional(info: FileInfo, column: str, fallback: str = "NULL") -> str:
     return _ident(column) if column in info.columns else fallback
 
 
-def _allocated_sql(info: FileInfo, tag_keys: Sequence[str]) -> tuple[str, str]:
-    """Return (projection of the chosen tags' values, test of any non-empty).
+def _allocated_sql(info: FileInfo, tag_keys: Sequence[str]) -> str:
+    """Return the SQL test: do the Tags hold a non-empty value for a chosen key?
 
-    The values come out as one list, so a JSON object is parsed once a row
-    however many keys were chosen.
+    A JSON object (text) is matched with one regular expression rather than
+    parsed: half the cost of JSON parsing per row, and exact for well-formed
+    JSON, where a quote inside a value is escaped and so cannot open a key.
+    A value counts when it is a string with a non-blank character, or a
+    number, boolean, list or object; "" and null do not. Malformed JSON is
+    caught on the sample read for the tag keys (see `tag_keys_sql`).
     """
     if "Tags" not in info.columns or not tag_keys:
-        return "NULL AS tag_values", "false"
+        return "false"
     if info.columns["Tags"].startswith("MAP"):
-        values = ", ".join(f"map_extract_value(Tags, {_literal(k)})" for k in tag_keys)
-        projection = f"[{values}] AS tag_values"
-    else:
-        paths = ", ".join(
-            _literal('$."' + k.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        return "(" + " OR ".join(
+            f"coalesce(trim(map_extract_value(Tags, {_literal(k)})), '') <> ''"
             for k in tag_keys
-        )
-        projection = f"json_extract_string(Tags, [{paths}]) AS tag_values"
-    test = " OR ".join(
-        f"coalesce(trim(tag_values[{i}]), '') <> ''"
-        for i in range(1, len(tag_keys) + 1)
-    )
-    return projection, f"({test})"
+        ) + ")"
+    keys = "|".join(re.escape(json.dumps(k)) for k in tag_keys)
+    pattern = rf'(?:^|[{{,])\s*(?:{keys})\s*:\s*(?:"\s*[^"\s]|[-0-9tf\[{{])'
+    return f"coalesce(regexp_matches(Tags, {_literal(pattern)}), false)"
 
 
 def aggregate_sql(info: FileInfo, file_no: int, tag_keys: Sequence[str]) -> str:
     """Return the INSERT that folds one file into `agg`."""
-    tag_projection, allocated = _allocated_sql(info, tag_keys)
+    allocated = _allocated_sql(info, tag_keys)
     committed_pricing = ", ".join(_literal(p) for p in COMMITTED_PRICING)
     committed = "false"
     if "PricingCategory" in info.columns:
@@ -520,7 +519,7 @@ SELECT
     count(*), sum(CAST(EffectiveCost AS DOUBLE)), sum(CAST(ListCost AS DOUBLE)),
     max(CAST(ChargePeriodEnd AS TIMESTAMP)),
     {null_counts}
-FROM (SELECT *, {tag_projection} FROM {_source(info)})
+FROM {_source(info)}
 GROUP BY ALL
 """
 

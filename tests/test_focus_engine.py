@@ -391,3 +391,22 @@ def test_a_bad_file_among_good_ones_is_named(tmp_path):
         handle.write(b"region,amount\nnorth,1\n")
     with pytest.raises(FocusError, match="^second.csv.gz is not a FOCUS export"):
         run(tmp_path, "good.csv", "second.csv.gz")
+
+
+@pytest.mark.parametrize(
+    ("tags", "allocated"),
+    [
+        ('{ "team" : "web" }', True),
+        ('{"env":"prod","team":"web"}', True),
+        ('{"team": 42}', True),
+        ('{"team": "   "}', False),
+        ('{"team": null}', False),
+        ('{"Team": "web"}', False),  # keys are case-sensitive, as in FOCUS
+        ('{"note": "\\"team\\": \\"web\\""}', False),  # the key inside a value
+        ('{"teams": "web"}', False),
+    ],
+)
+def test_tag_values_count_only_when_not_blank(tmp_path, tags, allocated):
+    write_csv(tmp_path / "tags.csv", [row(EffectiveCost=10, Tags=tags)])
+    figure = whole(run(tmp_path, "tags.csv")).figures["allocation_coverage"]
+    assert figure.value == (1.0 if allocated else 0.0)
