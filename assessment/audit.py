@@ -20,6 +20,7 @@ ACTIONS = {
     "invitations.reminded": "sent reminders",
     "answers.exported": "exported raw answers",
     "report.downloaded": "downloaded the report",
+    "evidence.uploaded": "uploaded cost data",
 }
 
 

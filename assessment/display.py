@@ -70,3 +70,12 @@ def percent(share: Number | None) -> str:
     """Format a share (0-1) as a whole percentage: "62%"."""
     shown = shown_percent(share)
     return MISSING if shown is None else f"{shown}%"
+
+
+def money(amount: Number | None, currency: str = "") -> str:
+    """Format an amount in whole units with thousands separators: "USD 12,345"."""
+    if amount is None:
+        return MISSING
+    shown = round_half_up(amount, 0)
+    sign = MINUS if shown < 0 else ""
+    return f"{currency} {sign}{abs(shown):,.0f}".strip()

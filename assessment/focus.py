@@ -481,10 +481,14 @@ def _allocated_sql(info: FileInfo, tag_keys: Sequence[str]) -> str:
     if "Tags" not in info.columns or not tag_keys:
         return "false"
     if info.columns["Tags"].startswith("MAP"):
-        return "(" + " OR ".join(
-            f"coalesce(trim(map_extract_value(Tags, {_literal(k)})), '') <> ''"
-            for k in tag_keys
-        ) + ")"
+        return (
+            "("
+            + " OR ".join(
+                f"coalesce(trim(map_extract_value(Tags, {_literal(k)})), '') <> ''"
+                for k in tag_keys
+            )
+            + ")"
+        )
     keys = "|".join(re.escape(json.dumps(k)) for k in tag_keys)
     pattern = rf'(?:^|[{{,])\s*(?:{keys})\s*:\s*(?:"\s*[^"\s]|[-0-9tf\[{{])'
     return f"coalesce(regexp_matches(Tags, {_literal(pattern)}), false)"
@@ -540,13 +544,18 @@ GROUP BY key ORDER BY count(*) DESC, key LIMIT {TAG_KEY_CHOICES}
 """
 
 
+PROGRESS_THREAD = "duckdb-progress"
+
+
 class ProgressPoller:
     """Report DuckDB's progress on the running query every second or so."""
 
     def __init__(self, con, report: Callable[[float], None], every: float = 1.0):
         self.con, self.report, self.every = con, report, every
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread = threading.Thread(
+            target=self._run, name=PROGRESS_THREAD, daemon=True
+        )
 
     def _run(self) -> None:
         while not self.stop.wait(self.every):

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
-from . import charts, exports, reports
+from . import charts, evidence, exports, reports
 from .access import get_assessment_for_user
 from .models import Answer, Assessment, Level, Membership
 from .participation import participation_summary
@@ -49,6 +49,8 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     )
     comparison = previous_comparison(results)
     by_domain, by_capability = changes_by_name(comparison)
+    cost_evidence = evidence.current_evidence(assessment)
+    mismatches = evidence.mismatches(results, cost_evidence)
     domains = [
         (
             domain,
@@ -69,6 +71,9 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "answer_values": Answer.Value.choices,
         "charts": _charts(results) if results.respondents else None,
         "persona_table": _persona_table(results),
+        "evidence": cost_evidence,
+        "mismatches": mismatches,
+        "mismatched": {m.result.capability.pk for m in mismatches},
     }
     return render(request, "assessment/results/dashboard.html", ctx)
 
