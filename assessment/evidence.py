@@ -502,6 +502,27 @@ def mismatches(results: AssessmentResults, evidence: Evidence | None) -> list[Mi
     return found
 
 
+def summary_sentences(found: list[Mismatch]) -> list[str]:
+    """Say in one sentence where cost data contradicts the ratings."""
+    if not found:
+        return []
+    over = [m.result.capability.name for m in found if m.overrated]
+    under = [m.result.capability.name for m in found if not m.overrated]
+    parts = []
+    if over:
+        parts.append(f"rated higher than the data supports for {_names(over)}")
+    if under:
+        parts.append(f"rated lower than the data shows for {_names(under)}")
+    return [
+        f"Cost data contradicts the self-ratings: {' and '.join(parts)} "
+        "(details under “Checked against cost data”)."
+    ]
+
+
+def _names(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def evidence_rows(
     results: AssessmentResults, evidence: Evidence | None
 ) -> list[dict[str, object]]:

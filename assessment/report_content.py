@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from matplotlib.colors import to_hex
 
-from . import charts
+from . import charts, evidence
 from .models import Answer, Assessment, Level, NextStep
 from .participation import ParticipationSummary, participation_summary
 from .scoring import (
@@ -272,7 +272,7 @@ def report_context(
     """Compute every figure, sentence and chart of the report.
 
     A constant number of queries: the results (scoring), the previous round's
-    results, participation and the next steps.
+    results, participation, the next steps and the cost evidence.
     """
     comments = options.include_comments and assessment.comments_published
     results = assessment_results(assessment, include_comments=comments)
@@ -282,6 +282,8 @@ def report_context(
     if deadline:
         deadline.check()
     drawn = report_charts(results, deadline)
+    cost_evidence = evidence.current_evidence(assessment)
+    mismatches = evidence.mismatches(results, cost_evidence)
     _, changes = changes_by_name(comparison)
     domains = [
         {
@@ -309,7 +311,8 @@ def report_context(
         "results": results,
         "participation": participation,
         "participation_rows": participation_rows(participation, results.k),
-        "summary": summary_sentences(results, participation),
+        "summary": summary_sentences(results, participation)
+        + evidence.summary_sentences(mismatches),
         "top_priorities": results.priorities[:5],
         "radar": drawn["radar"],
         "domains": domains,
@@ -325,6 +328,12 @@ def report_context(
         "movers": largest_changes(comparison),
         "knowledge_gaps": knowledge_gaps,
         "legend": [(charts.VALUE_COLOURS[v], label) for v, label in DISTRIBUTION],
+        "evidence": cost_evidence,
+        "evidence_rows": evidence.evidence_rows(results, cost_evidence),
+        "mismatches": mismatches,
+        "evidence_trends": evidence.kpi_trends(
+            cost_evidence, comparison.previous if comparison else None
+        ),
         "include_comments": comments,
         "comments": all_comments[:COMMENTS_LIMIT],
         "comments_left_out": max(len(all_comments) - COMMENTS_LIMIT, 0),

@@ -74,6 +74,9 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "evidence": cost_evidence,
         "mismatches": mismatches,
         "mismatched": {m.result.capability.pk for m in mismatches},
+        "evidence_trends": evidence.kpi_trends(
+            cost_evidence, comparison.previous if comparison else None
+        ),
     }
     return render(request, "assessment/results/dashboard.html", ctx)
 

@@ -363,3 +363,54 @@ def test_round_comparison_shows_kpi_trends(
     )  # 52% -> 73%, as shown
     page = client.get(reverse("assessment:evidence", args=[later.pk])).content
     assert b"Since the previous round" in page and b"+21 pts" in page
+
+
+# ---------------------------------------------------------------------------
+# The PDF report
+# ---------------------------------------------------------------------------
+
+
+def test_the_report_has_an_evidence_section_and_findings(processed, rated):
+    from assessment.report_content import ReportOptions, report_context, report_html
+
+    ctx = report_context(rated, ReportOptions())
+    assert any("Cost data contradicts the self-ratings" in s for s in ctx["summary"])
+    assert "rated higher than the data supports for Allocation and Rate" in (
+        " ".join(ctx["summary"])
+    )
+    html = report_html(rated, ReportOptions())
+    assert "Evidence from cost data" in html
+    assert "Checked against cost data" in html
+    assert "Cost allocated by tags" in html and "52%" in html
+
+
+def test_the_report_without_cost_data_has_no_evidence_section(rated):
+    from assessment.report_content import ReportOptions, report_html
+
+    assert "Evidence from cost data" not in report_html(rated, ReportOptions())
+
+
+def test_new_cost_data_changes_the_report_fingerprint(
+    client, processed, rated, tmp_path, django_capture_on_commit_callbacks
+):
+    from assessment.report_content import ReportOptions
+    from assessment.reports import report_fingerprint
+
+    before = report_fingerprint(rated, ReportOptions())
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, rated, [csv_file(tmp_path, name="again.csv")])
+    assert report_fingerprint(rated, ReportOptions()) != before
+
+
+def test_the_pdf_text_holds_the_evidence(processed, rated):
+    import io
+
+    from pypdf import PdfReader
+
+    from assessment.pdf import html_to_pdf
+    from assessment.report_content import ReportOptions, report_html
+
+    pdf = html_to_pdf(report_html(rated, ReportOptions()))
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Evidence from cost data" in text
+    assert "Commitment utilisation" in text

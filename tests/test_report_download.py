@@ -135,9 +135,9 @@ def test_the_cached_download_costs_the_same_queries_for_more_respondents(
         client.get(url)
 
 
-# Session and user, the assessment with the role, six fingerprint queries
+# Session and user, the assessment with the role, eight fingerprint queries
 # and the cached PDF.
-QUERIES_CACHED = 10
+QUERIES_CACHED = 12
 
 
 def test_a_user_already_rendering_is_asked_to_wait(
