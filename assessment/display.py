@@ -72,6 +72,11 @@ def percent(share: Number | None) -> str:
     return MISSING if shown is None else f"{shown}%"
 
 
+def count(value: int | None) -> str:
+    """Format a count with thousands separators: "30,000"."""
+    return MISSING if value is None else f"{value:,}"
+
+
 def money(amount: Number | None, currency: str = "") -> str:
     """Format an amount in whole units with thousands separators: "USD 12,345"."""
     if amount is None:

@@ -84,6 +84,10 @@ class SynthOptions:
     seed: int = 1
     version: str = "1.2"
     currencies: tuple[str, ...] = ("USD",)
+    # Multipliers of each service's tagged and committed shares, to make an
+    # organisation that tags or commits more (or less) than the default one.
+    tagging: float = 1.0
+    commitments: float = 1.0
 
     def __post_init__(self) -> None:
         if self.version not in VERSIONS:
@@ -190,9 +194,10 @@ kinds AS (
             WHEN k < 0.008 THEN 'Purchase'
             ELSE 'Usage'
         END AS kind,
-        p < svc.commit AS is_committed,
+        p < svc.commit * {float(options.commitments)} AS is_committed,
         svc.category = 'Compute' AND p > 0.92 AS is_spot,
-        p < svc.commit AND (hash({seed}, i, 'unused') % 100) < 9 AS is_unused,
+        p < svc.commit * {float(options.commitments)}
+            AND (hash({seed}, i, 'unused') % 100) < 9 AS is_unused,
         CASE {anomaly_terms} ELSE 1.0 END AS surge,
         DATE '{options.start.isoformat()}' + CAST(d AS INTEGER) AS day
     FROM base
@@ -295,9 +300,12 @@ SELECT
     svc.provider || '-account-' || (r % 12) AS SubAccountId,
     'Account ' || (r % 12) AS SubAccountName,
     CASE
-        WHEN is_unused OR kind IN ('Tax', 'Purchase') OR t >= svc.tagged THEN
+        WHEN is_unused OR kind IN ('Tax', 'Purchase')
+            OR t >= svc.tagged * {float(options.tagging)} THEN
             '{{"env":"' || {_sql_list(ENVIRONMENTS)}[1 + r % 4] || '"}}'
-        WHEN t < svc.tagged * 0.03 THEN '{{"team":"","env":"prod"}}'
+        WHEN t < svc.tagged * {
+        float(options.tagging)
+    } * 0.03 THEN '{{"team":"","env":"prod"}}'
         ELSE '{{"team":"' || {_sql_list(TEAMS)}[CAST(1 + hash({seed}, r, 'team') % {
         len(TEAMS)
     } AS BIGINT)]

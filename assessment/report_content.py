@@ -331,6 +331,7 @@ def report_context(
         "evidence": cost_evidence,
         "evidence_rows": evidence.evidence_rows(results, cost_evidence),
         "mismatches": mismatches,
+        "mismatched": {m.result.capability.pk for m in mismatches},
         "evidence_trends": evidence.kpi_trends(
             cost_evidence, comparison.previous if comparison else None
         ),

@@ -156,9 +156,7 @@ def _evidence_upload(
         ),
     )
     evidence.evidence_start(run)
-    messages.success(
-        request, "Files uploaded. Processing has started; this page follows it."
-    )
+    messages.success(request, "Files uploaded; this page shows how processing goes.")
     return redirect(run)
 
 

@@ -52,3 +52,21 @@ def test_the_template_filters_format_like_the_module():
     )
     rendered = template.render(Context({"a": 1.15, "b": -0.25, "c": 0.125}))
     assert rendered == "1.2 −0.3 13%"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        (12345.5, "USD", "USD 12,346"),
+        (Fraction(-5, 2), "EUR", "EUR −3"),
+        (0.4, "", "0"),
+        (None, "USD", "–"),
+    ],
+)
+def test_money_is_whole_units_half_up_with_separators(amount, currency, text):
+    assert display.money(amount, currency) == text
+
+
+def test_counts_have_thousands_separators():
+    assert display.count(30000) == "30,000"
+    assert display.count(None) == "–"
