@@ -153,6 +153,9 @@ TOP_ANOMALIES = 10
 # Tag keys offered to the owner: the most frequent keys in the first rows.
 TAG_KEY_SAMPLE_ROWS = 50_000
 TAG_KEY_CHOICES = 20
+# Test tags per distinct text when the sample has at most this share of
+# distinct texts (repeated tag sets, the common case).
+TAG_MAP_MAX_SHARE = 0.05
 
 MAGIC_PARQUET = b"PAR1"
 MAGIC_GZIP = b"\x1f\x8b"
@@ -191,6 +194,9 @@ class FileInfo:
     version: str
     columns: dict[str, str]
     rows: int = 0
+    # Nulls per column read from the Parquet footer's statistics, so the
+    # pass need not read those columns at all.
+    known_nulls: dict[str, int] = field(default_factory=dict)
 
     @property
     def provider_column(self) -> str:
@@ -342,7 +348,24 @@ def inspect_file(
     info.columns = {row[0]: row[1] for row in described}
     info.version = focus_version(info.columns, name)
     check_types(info)
+    if info.format == "parquet":
+        info.known_nulls = footer_null_counts(con, info)
     return info
+
+
+def footer_null_counts(con: duckdb.DuckDBPyConnection, info: FileInfo) -> dict:
+    """Return the null count of each required column that every row group's
+    statistics give (a writer may leave statistics out)."""
+    rows = con.execute(
+        "SELECT path_in_schema, sum(stats_null_count), "
+        "count(*) = count(stats_null_count) "
+        f"FROM parquet_metadata({_literal(str(info.path))}) GROUP BY path_in_schema"
+    ).fetchall()
+    return {
+        column: int(nulls)
+        for column, nulls, complete in rows
+        if complete and column in NOT_NULL
+    }
 
 
 def focus_version(columns: dict[str, str], name: str) -> str:
@@ -494,9 +517,19 @@ def _allocated_sql(info: FileInfo, tag_keys: Sequence[str]) -> str:
     return f"coalesce(regexp_matches(Tags, {_literal(pattern)}), false)"
 
 
-def aggregate_sql(info: FileInfo, file_no: int, tag_keys: Sequence[str]) -> str:
-    """Return the INSERT that folds one file into `agg`."""
+def aggregate_sql(
+    info: FileInfo, file_no: int, tag_keys: Sequence[str], *, tag_map: bool = False
+) -> str:
+    """Return the INSERT that folds one file into `agg`.
+
+    With `tag_map`, the allocation test is looked up in `tag_map` (see
+    `tag_map_sql`) instead of being evaluated on every row.
+    """
     allocated = _allocated_sql(info, tag_keys)
+    source = _source(info)
+    if tag_map:
+        allocated = "coalesce(tag_map.tag_allocated, false)"
+        source += " LEFT JOIN tag_map USING (Tags)"
     committed_pricing = ", ".join(_literal(p) for p in COMMITTED_PRICING)
     committed = "false"
     if "PricingCategory" in info.columns:
@@ -510,7 +543,10 @@ def aggregate_sql(info: FileInfo, file_no: int, tag_keys: Sequence[str]) -> str:
     if "ResourceId" in info.columns:
         resource = "coalesce(ResourceId, '') <> ''"
     null_counts = ", ".join(
-        f"count(*) - count({_ident(c)})" if c in info.columns else "0" for c in NOT_NULL
+        f"count(*) - count({_ident(c)})"
+        if c in info.columns and c not in info.known_nulls
+        else "0"
+        for c in NOT_NULL
     )
     return f"""
 INSERT INTO agg
@@ -523,9 +559,42 @@ SELECT
     count(*), sum(CAST(EffectiveCost AS DOUBLE)), sum(CAST(ListCost AS DOUBLE)),
     max(CAST(ChargePeriodEnd AS TIMESTAMP)),
     {null_counts}
-FROM {_source(info)}
+FROM {source}
 GROUP BY ALL
 """
+
+
+def tag_map_sql(info: FileInfo, tag_keys: Sequence[str]) -> str:
+    """Return the table of each distinct Tags text and its allocation test.
+
+    Exports repeat the same few tag sets on many rows: testing each
+    distinct text once and joining costs far less than testing every row.
+    Reading the Tags column alone is cheap in Parquet, where columns are
+    stored apart; a CSV file is never read twice for it.
+    """
+    return f"""
+CREATE OR REPLACE TEMP TABLE tag_map AS
+SELECT Tags, {_allocated_sql(info, tag_keys)} AS tag_allocated
+FROM (SELECT DISTINCT Tags FROM {_source(info)} WHERE Tags IS NOT NULL)
+"""
+
+
+def tag_sample_sql(info: FileInfo) -> str:
+    """Return (distinct Tags texts, Tags texts) among the file's first rows."""
+    return (
+        f"SELECT count(DISTINCT Tags), count(Tags) FROM "
+        f"(SELECT Tags FROM {_source(info)} LIMIT {TAG_KEY_SAMPLE_ROWS})"
+    )
+
+
+def use_tag_map(con, info: FileInfo, tag_keys: Sequence[str]) -> bool:
+    """Say whether to test tags per distinct text (see `tag_map_sql`)."""
+    if info.format != "parquet" or not tag_keys:
+        return False
+    if info.columns.get("Tags") not in ("VARCHAR", "JSON"):
+        return False
+    distinct, present = con.execute(tag_sample_sql(info)).fetchone()
+    return present > 0 and distinct <= TAG_MAP_MAX_SHARE * present
 
 
 def tag_keys_sql(info: FileInfo) -> str | None:
@@ -600,11 +669,17 @@ def analyse(
                 progress((number + fraction) / len(infos), stage)
 
             try:
-                with ProgressPoller(con, report):
-                    con.execute(aggregate_sql(info, number, choices.tag_keys))
+                # The sample comes first: malformed tags fail before the pass.
                 sample = tag_keys_sql(info)
                 if sample:
                     tag_keys += [k for (k,) in con.execute(sample).fetchall()]
+                mapped = use_tag_map(con, info, choices.tag_keys)
+                if mapped:
+                    con.execute(tag_map_sql(info, choices.tag_keys))
+                with ProgressPoller(con, report):
+                    con.execute(
+                        aggregate_sql(info, number, choices.tag_keys, tag_map=mapped)
+                    )
             except duckdb.Error as exc:
                 raise FocusError(read_error(info, exc)) from None
             (info.rows,) = con.execute(
@@ -903,9 +978,9 @@ def conformance_problems(con, infos: list[FileInfo]) -> list[str]:
             f"SELECT {sums} FROM agg WHERE file_no = ?", [number]
         ).fetchone()
         empty = [
-            f"{column} ({count:,} rows)"
+            f"{column} ({count + info.known_nulls.get(column, 0):,} rows)"
             for column, count in zip(NOT_NULL, counts, strict=True)
-            if count
+            if count + info.known_nulls.get(column, 0)
         ]
         if empty:
             problems.append(

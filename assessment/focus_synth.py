@@ -339,6 +339,7 @@ def write_export(path: Path | str, options: SynthOptions | None = None) -> Path:
     with duckdb.connect() as con:
         # Row order is part of the output: keep it whatever the threads do.
         con.execute("SET preserve_insertion_order = true")
+        con.execute("SET enable_progress_bar = false")
         con.execute(
             f"COPY ({synth_query(options)}) TO '{_quoted(path)}' "
             f"({copy_options}{timestamps})"

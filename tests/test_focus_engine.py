@@ -410,3 +410,32 @@ def test_tag_values_count_only_when_not_blank(tmp_path, tags, allocated):
     write_csv(tmp_path / "tags.csv", [row(EffectiveCost=10, Tags=tags)])
     figure = whole(run(tmp_path, "tags.csv")).figures["allocation_coverage"]
     assert figure.value == (1.0 if allocated else 0.0)
+
+
+def test_parquet_nulls_are_read_from_the_footer(tmp_path):
+    rows = [*KNOWN_ROWS, row(EffectiveCost=None, ListCost=5, ServiceName=None)]
+    write_parquet(tmp_path / "nulls.parquet", rows)
+    analysis = run(tmp_path, "nulls.parquet")
+    assert analysis.files[0].known_nulls["EffectiveCost"] == 1
+    assert any(
+        "EffectiveCost (1 rows)" in p and "ServiceName (1 rows)" in p
+        for p in analysis.problems
+    )
+
+
+def test_repeated_tag_sets_are_tested_once_each_with_the_same_result(tmp_path):
+    from assessment import focus
+
+    rows = KNOWN_ROWS * 30  # 5 distinct tag texts over 300 rows
+    write_parquet(tmp_path / "many.parquet", rows)
+    write_csv(tmp_path / "many.csv", rows)
+    limits = EngineLimits()
+    con = focus.connect(limits)
+    info = focus.inspect_file(con, tmp_path / "many.parquet", "many.parquet", limits)
+    assert focus.use_tag_map(con, info, KEYS.tag_keys)
+    mapped, plain = (run(tmp_path, n) for n in ("many.parquet", "many.csv"))
+    assert whole(mapped).figures["allocation_coverage"].value == pytest.approx(85 / 165)
+    assert whole(plain).figures["allocation_coverage"].value == pytest.approx(85 / 165)
+    assert whole(mapped).figures["allocation_coverage"].detail == (
+        whole(plain).figures["allocation_coverage"].detail
+    )
