@@ -230,7 +230,9 @@ class Analysis:
     currencies: list[str]
     months: list[str]  # every month in the files
     latest_charge: datetime.date | None
-    problems: list[str]  # conformance problems (the figures still stand)
+    # Conformance problems (the figures still stand): {"file": name, "text":
+    # what is wrong}, apart so that viewers can be shown them without names.
+    problems: list[dict[str, str]]
     notes: list[str]
     tag_keys_seen: list[str]
     categories_seen: list[str]
@@ -964,14 +966,17 @@ def forecast_variance(actual: dict[str, float], forecasts: dict[str, float]) -> 
     return Figure(value, detail={"months": rows})
 
 
-def conformance_problems(con, infos: list[FileInfo]) -> list[str]:
+def conformance_problems(con, infos: list[FileInfo]) -> list[dict[str, str]]:
     """List what the files do that FOCUS forbids; the figures still stand."""
     problems = []
     for number, info in enumerate(infos):
         missing = [c for c in REQUIRED if c not in info.columns]
         if missing:
             problems.append(
-                f"{info.name} lacks required columns: {', '.join(missing)}."
+                {
+                    "file": info.name,
+                    "text": f"Lacks required columns: {', '.join(missing)}.",
+                }
             )
         sums = ", ".join(f"sum({_null_column(c)})" for c in NOT_NULL)
         counts = con.execute(
@@ -984,8 +989,11 @@ def conformance_problems(con, infos: list[FileInfo]) -> list[str]:
         ]
         if empty:
             problems.append(
-                f"{info.name} leaves columns empty that FOCUS requires: "
-                f"{', '.join(empty)}."
+                {
+                    "file": info.name,
+                    "text": "Leaves columns empty that FOCUS requires: "
+                    f"{', '.join(empty)}.",
+                }
             )
         unknown = [
             value
@@ -998,7 +1006,10 @@ def conformance_problems(con, infos: list[FileInfo]) -> list[str]:
         ]
         if unknown:
             problems.append(
-                f"{info.name} has ChargeCategory values FOCUS does not define: "
-                f"{', '.join(unknown[:5])}."
+                {
+                    "file": info.name,
+                    "text": "Has ChargeCategory values FOCUS does not define: "
+                    f"{', '.join(unknown[:5])}.",
+                }
             )
     return problems

@@ -414,3 +414,40 @@ def test_the_pdf_text_holds_the_evidence(processed, rated):
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Evidence from cost data" in text
     assert "Commitment utilisation" in text
+
+
+def test_viewers_read_data_quality_without_file_names(
+    client, owner, viewer, rated, tmp_path, django_capture_on_commit_callbacks
+):
+    from .focus_files import COLUMNS
+
+    columns = [c for c in COLUMNS if c != "BilledCost"]
+    path = write_csv(tmp_path / "partial-export.csv", KNOWN_ROWS, columns)
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, rated, [SimpleUploadedFile(path.name, path.read_bytes())])
+    page = reverse("assessment:evidence", args=[rated.pk])
+    assert b"partial-export.csv: Lacks required columns: BilledCost." in (
+        client.get(page).content
+    )
+    client.force_login(viewer)
+    text = client.get(page).content.decode()
+    assert "Lacks required columns: BilledCost." in text
+    assert "partial-export.csv" not in text
+
+
+def test_an_object_store_without_paths_is_read_through_a_temporary_copy(
+    client, owner, rated, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, rated, [csv_file(tmp_path)])
+    run = EvidenceRun.objects.get(assessment=rated)
+    assert run.status == "succeeded", run.error
+    assert EvidenceFile.objects.get(run=run).deleted_at is not None
+    # The temporary copy went with the processing.
+    assert not [p for p in tmp_path.iterdir() if p.is_dir() and p.name != "media"]

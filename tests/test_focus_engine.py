@@ -101,7 +101,7 @@ def test_it_reports_nulls_the_specification_forbids(tmp_path):
     write_csv(tmp_path / "nulls.csv", rows)
     analysis = run(tmp_path, "nulls.csv")
     assert any(
-        "EffectiveCost (1 rows)" in p and "ServiceName (1 rows)" in p
+        "EffectiveCost (1 rows)" in p["text"] and "ServiceName (1 rows)" in p["text"]
         for p in analysis.problems
     )
 
@@ -111,7 +111,10 @@ def test_missing_required_columns_are_a_conformance_problem(tmp_path):
     write_csv(tmp_path / "partial.csv", KNOWN_ROWS, columns)
     analysis = run(tmp_path, "partial.csv")
     assert analysis.problems == [
-        "partial.csv lacks required columns: BilledCost, PublisherName."
+        {
+            "file": "partial.csv",
+            "text": "Lacks required columns: BilledCost, PublisherName.",
+        }
     ]
     assert whole(analysis).figures["allocation_coverage"].value == pytest.approx(
         85 / 165
@@ -418,7 +421,7 @@ def test_parquet_nulls_are_read_from_the_footer(tmp_path):
     analysis = run(tmp_path, "nulls.parquet")
     assert analysis.files[0].known_nulls["EffectiveCost"] == 1
     assert any(
-        "EffectiveCost (1 rows)" in p and "ServiceName (1 rows)" in p
+        "EffectiveCost (1 rows)" in p["text"] and "ServiceName (1 rows)" in p["text"]
         for p in analysis.problems
     )
 
