@@ -16,6 +16,8 @@ ACTIONS = {
     "assessment.settings": "changed the settings",
     "assessment.scope": "changed the scope or targets",
     "assessment.routing": "changed the routing",
+    "comments.published": "showed participants' comments to viewers",
+    "comments.unpublished": "hid participants' comments from viewers",
     "invitations.sent": "sent invitations",
     "invitations.reminded": "sent reminders",
     "answers.exported": "exported raw answers",

@@ -1,7 +1,8 @@
-"""One path from a figure to the text people read.
+"""One path from a figure or a date to the text people read.
 
 Every page, chart, export display column and the PDF format numbers here, so
-that one figure reads the same everywhere. Rounding is half-up (half away
+that one figure reads the same everywhere; pages and emails format dates here
+too (exports keep ISO dates, which spreadsheets sort). Rounding is half-up (half away
 from zero) to one decimal for scores, and to whole percents for shares,
 decided exactly on fractions: a float such as 1.15 is stored as
 1.149999... and would round down.
@@ -9,9 +10,12 @@ decided exactly on fractions: a float such as 1.15 is stored as
 
 from __future__ import annotations
 
+import datetime
 import math
 from decimal import Decimal
 from fractions import Fraction
+
+from django.utils import timezone
 
 Number = int | float | Fraction | Decimal
 # Shown where a figure does not exist (nothing scored, or suppressed).
@@ -70,6 +74,50 @@ def percent(share: Number | None) -> str:
     """Format a share (0-1) as a whole percentage: "62%"."""
     shown = shown_percent(share)
     return MISSING if shown is None else f"{shown}%"
+
+
+# "30 Nov 2026": unambiguous on both sides of the Atlantic, short enough for
+# a table cell. Month names are English like the rest of the text.
+MONTHS = [
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+]
+
+
+def _local_date(value: datetime.date | datetime.datetime) -> datetime.date:
+    """Return a date, or a moment's date in the site's time zone."""
+    if isinstance(value, datetime.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.date()
+    return value
+
+
+def date(value: datetime.date | datetime.datetime | None) -> str:
+    """Format a date (or a moment's local date): "30 Nov 2026"."""
+    if value is None or value == "":
+        return MISSING
+    day = _local_date(value)
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def date_time(value: datetime.datetime | None) -> str:
+    """Format a moment in the site's time zone: "30 Nov 2026, 14:05"."""
+    if value is None or value == "":
+        return MISSING
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return f"{date(value)}, {value:%H:%M}"
 
 
 def count(value: int | None) -> str:

@@ -1,10 +1,11 @@
 """Evidence from cost data: uploads, their processing, and KPIs beside ratings.
 
-Owners upload FOCUS exports; `evidence_process` (a background job) reads
-them with DuckDB (`focus.py`), stores the computed figures and deletes the
-files. The current evidence of an assessment is its latest successful run;
-its KPIs get a level from the catalogue's thresholds at the time they are
-read, so a threshold edited in the admin applies at once.
+Owners upload FOCUS exports; `evidence_process` (the background job
+`tasks.evidence_process_task`) reads them with DuckDB (`focus.py`), stores
+the computed figures and deletes the files. The current evidence of an
+assessment is its latest successful run; its KPIs get a level from the
+catalogue's thresholds at the time they are read, so a threshold edited in
+the admin applies at once.
 """
 
 from __future__ import annotations
@@ -111,8 +112,10 @@ def evidence_run_create(
 
 
 def evidence_start(run: EvidenceRun) -> None:
-    """Process the run once the upload is committed."""
-    transaction.on_commit(lambda: evidence_process(run.pk))
+    """Queue the run's processing once the upload is committed."""
+    from .tasks import evidence_process_task
+
+    transaction.on_commit(lambda: evidence_process_task.enqueue(run.pk))
 
 
 def evidence_process(run_id: int) -> None:
@@ -160,19 +163,18 @@ def evidence_process(run_id: int) -> None:
 def local_copies(files: Sequence[EvidenceFile]) -> Iterator[list[tuple[Path, str]]]:
     """Yield (local path, name) per file: the stored file, or a temporary copy.
 
-    A local folder is read in place; an object store has no path, so its
-    file is copied in chunks to the evidence temp directory (never whole
+    A local folder is read in place; an object store has no local path, so
+    its file is copied in chunks to the evidence temp directory (never whole
     into memory) and removed afterwards.
     """
     folder = None
     paths = []
     try:
         for item in files:
-            try:
-                paths.append((Path(default_storage.path(item.storage_name)), item.name))
+            local = _local_path(item.storage_name)
+            if local is not None:
+                paths.append((local, item.name))
                 continue
-            except NotImplementedError:
-                pass
             if folder is None:
                 folder = Path(tempfile.mkdtemp(dir=settings.EVIDENCE_TEMP_DIR or None))
             local = folder / f"{item.pk}-{Path(item.storage_name).name}"
@@ -186,6 +188,16 @@ def local_copies(files: Sequence[EvidenceFile]) -> Iterator[list[tuple[Path, str
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _local_path(name: str) -> Path | None:
+    """Return the stored file's path on this machine, if the storage has one."""
+    try:
+        path = Path(default_storage.path(name))
+    except NotImplementedError:
+        return None
+    # A storage may name a path without keeping the file there (in memory).
+    return path if path.is_file() else None
 
 
 def _progress(run_id: int):

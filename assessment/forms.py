@@ -58,6 +58,14 @@ class AssessmentForm(forms.Form):
     )
     opens_on = forms.DateField(label="Opens on", required=False, widget=DateInput())
     closes_on = forms.DateField(label="Closes on", required=False, widget=DateInput())
+    comments_published = forms.BooleanField(
+        label="Show participants' comments to viewers",
+        required=False,
+        help_text="Viewers (leadership) then read the comments on the results "
+        "page, and owners may add them to the PDF report. A comment is never "
+        "shown with its author's name or email address, but it is quoted as "
+        "written: read the comments on the results page before publishing.",
+    )
 
     def __init__(self, *args, framework: FrameworkVersion, editing: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,6 +74,8 @@ class AssessmentForm(forms.Form):
         if editing:
             del self.fields["framework"]
         else:
+            # Comments are published once there are some to read.
+            del self.fields["comments_published"]
             self.fields["framework"].initial = framework.pk
             self.fields["personas"].initial = list(framework.personas.all())
 

@@ -30,6 +30,7 @@ from .models import (
     Persona,
     Response,
 )
+from .progress import Progress, progress_by_invitation
 from .tokens import hash_token, new_token
 
 logger = logging.getLogger(__name__)
@@ -138,16 +139,21 @@ class _Semicolon(csv.excel):
     delimiter = ";"
 
 
-def parse_invitees(text: str, *, personas: list[Persona]) -> ParsedInvitees:
+def parse_invitees(
+    text: str, *, personas: list[Persona], catalogue: list[Persona] = ()
+) -> ParsedInvitees:
     """Parse `email, persona[, business unit]` lines into invitees and errors.
 
     Lines are numbered from 1 as the owner sees them. Blank lines, `#`
     comments and a header line starting with "email" are skipped. A persona
-    is matched by slug or name, case-insensitively. An address given twice
-    keeps its first line; later ones are merged into it.
+    is matched by slug or name, case-insensitively, among the assessment's
+    `personas`; one of the framework's `catalogue` that the assessment does
+    not invite gets its own message. An address given twice keeps its first
+    line; later ones are merged into it.
     """
     result = ParsedInvitees()
     lookup = persona_lookup(personas)
+    elsewhere = persona_lookup(catalogue)
     seen: dict[str, int] = {}
     lines = text.splitlines()
     if len(lines) > MAX_IMPORT_LINES:
@@ -172,7 +178,7 @@ def parse_invitees(text: str, *, personas: list[Persona]) -> ParsedInvitees:
             continue
         if number == 1 and fields[0].lower() in ("email", "e-mail", "email address"):
             continue
-        error = _line_error(fields, lookup, personas)
+        error = _line_error(fields, lookup, personas, elsewhere)
         if error:
             result.errors.append(LineError(number, raw.strip(), error))
             continue
@@ -193,7 +199,10 @@ def parse_invitees(text: str, *, personas: list[Persona]) -> ParsedInvitees:
 
 
 def _line_error(
-    fields: list[str], lookup: dict[str, Persona], personas: list[Persona]
+    fields: list[str],
+    lookup: dict[str, Persona],
+    personas: list[Persona],
+    elsewhere: dict[str, Persona],
 ) -> str:
     """Return what is wrong with one line's fields, or an empty string."""
     if len(fields) < 2 or not fields[1]:
@@ -209,6 +218,13 @@ def _line_error(
         return f"“{email}” is not a valid email address."
     if fields[1].lower() not in lookup:
         names = ", ".join(p.name for p in personas)
+        other = elsewhere.get(fields[1].lower())
+        if other is not None:
+            return (
+                f"{other.name} is not one of this assessment's personas. Add it "
+                "under “Personas invited” in the assessment's settings, or use "
+                f"one of: {names}."
+            )
         return f"Unknown persona “{fields[1]}”. Use one of: {names}."
     if len(fields) > 2 and len(fields[2]) > BUSINESS_UNIT_MAX:
         return f"The business unit is longer than {BUSINESS_UNIT_MAX} characters."
@@ -332,9 +348,18 @@ def invitation_url(token: str) -> str:
 
 
 def _message(
-    invitation: Invitation, token: str, *, kind: str, connection
+    invitation: Invitation,
+    token: str,
+    *,
+    kind: str,
+    progress: Progress,
+    connection,
 ) -> EmailMultiAlternatives:
-    """Build the invitation or reminder email, with text and HTML parts."""
+    """Build the invitation or reminder email, with text and HTML parts.
+
+    The subject and the text part are plain text, rendered without HTML
+    escaping (an "&" in a name stays an "&"); the HTML part escapes.
+    """
     assessment = invitation.assessment
     ctx = {
         "invitation": invitation,
@@ -343,6 +368,7 @@ def _message(
         "link": invitation_url(token),
         "reminder": kind == "reminder",
         "days_left": assessment.days_left(),
+        "progress": progress,
     }
     subject = render_to_string("assessment/emails/invitation_subject.txt", ctx)
     message = EmailMultiAlternatives(
@@ -371,11 +397,22 @@ def _send(invitations: list[Invitation], *, kind: str) -> list[Invitation]:
     to the owner as an error page).
     """
     sent, tokens = [], []
+    if not invitations:
+        return sent
+    progress = progress_by_invitation(
+        assessment_id=invitations[0].assessment_id, invitations=invitations
+    )
     try:
         with get_connection() as connection:
             for invitation in invitations:
                 token, token_hash = new_token()
-                _message(invitation, token, kind=kind, connection=connection).send()
+                _message(
+                    invitation,
+                    token,
+                    kind=kind,
+                    progress=progress[invitation.pk],
+                    connection=connection,
+                ).send()
                 tokens.append(
                     InvitationToken(invitation=invitation, token_hash=token_hash)
                 )
@@ -388,7 +425,7 @@ def _send(invitations: list[Invitation], *, kind: str) -> list[Invitation]:
 
 def _with_email(assessment: Assessment) -> QuerySet[Invitation]:
     return assessment.invitations.exclude(email="").select_related(
-        "assessment__organisation"
+        "assessment__organisation", "persona"
     )
 
 

@@ -5,6 +5,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from . import display
 from .models import (
     Answer,
     Assessment,
@@ -88,7 +89,7 @@ class LifecycleError(ValueError):
 def _check_closing_date(closes_on: datetime.date | None) -> None:
     if closes_on is not None and closes_on < timezone.localdate():
         raise LifecycleError(
-            f"The closing date ({closes_on:%d %b %Y}) has passed: "
+            f"The closing date ({display.date(closes_on)}) has passed: "
             "set a later one first."
         )
 
@@ -147,8 +148,12 @@ def assessment_update(
     anonymity_threshold: int,
     opens_on: datetime.date | None,
     closes_on: datetime.date | None,
+    comments_published: bool | None = None,
 ) -> None:
-    """Change an assessment's settings; personas with participants stay."""
+    """Change an assessment's settings; personas with participants stay.
+
+    `comments_published` None leaves the choice as it is.
+    """
     kept = {p.pk for p in personas}
     in_use = Persona.objects.filter(
         pk__in=assessment.invitations.values("persona")
@@ -167,6 +172,8 @@ def assessment_update(
     assessment.anonymity_threshold = anonymity_threshold
     assessment.opens_on = opens_on
     assessment.closes_on = closes_on
+    if comments_published is not None:
+        assessment.comments_published = comments_published
     assessment.save()
     assessment.personas.set(personas)
 

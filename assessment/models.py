@@ -5,6 +5,8 @@ steps) is versioned data loaded by `manage.py load_catalogue`; assessments point
 at one framework version and never see a later one change under them.
 """
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -314,11 +316,25 @@ class Assessment(models.Model):
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
     def days_left(self) -> int | None:
-        """Return the days until the closing date, or None without one."""
-        if self.closes_on is None:
+        """Return the days until the closing date; None without one or once closed.
+
+        An assessment closed early keeps its planned closing date (reopening
+        may use it again), but no page should count down to it any more.
+        """
+        if self.closes_on is None or self.is_closed:
             return None
         return max((self.closes_on - timezone.localdate()).days, 0)
+
+    def closed_on(self) -> datetime.date | None:
+        """Return the day it closed, in the site's time zone, once closed."""
+        if not self.is_closed or self.closed_at is None:
+            return None
+        return timezone.localdate(self.closed_at)
 
 
 class ScopedCapability(models.Model):

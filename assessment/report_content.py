@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from matplotlib.colors import to_hex
 
-from . import charts, evidence
+from . import charts, display, evidence
 from .models import Answer, Assessment, Level, NextStep
 from .participation import ParticipationSummary, participation_summary
 from .scoring import (
@@ -126,12 +126,19 @@ def summary_sentences(
     results: AssessmentResults, participation: ParticipationSummary
 ) -> list[str]:
     """Write the executive summary as plain sentences from the figures."""
-    total = participation.total
-    rate = total.response_percent
+    invited, joined = participation.total.invited, participation.total.joined
     people = _plural(results.respondents, "person", "people")
     answered = f"{people} answered the assessment"
-    if rate is not None:
-        answered += f" ({rate}% of the {total.invited} invited)"
+    rate = display.percent(invited.response_rate)
+    if joined.submitted and invited.people:
+        answered += (
+            f": {invited.submitted} of the {invited.people} invited ({rate}) and "
+            f"{joined.submitted} who joined through an open link"
+        )
+    elif joined.submitted:
+        answered += ", all through an open link"
+    elif invited.people:
+        answered += f" ({rate} of the {invited.people} invited)"
     sentences = [answered + "."]
     if results.overall is None:
         sentences.append(
@@ -239,18 +246,22 @@ def participation_rows(
 
     A submitted count below k (but above zero) would say how few people of a
     persona answered and so help identify them: it is shown as "fewer than k".
+    Invitees and open-link joiners are counted apart.
     """
     rows = []
     for item in participation.personas:
-        if not item.invited and not item.submitted:
+        if not item.people:
             continue
-        hidden = 0 < item.submitted < k
+        invited_hidden = 0 < item.invited.submitted < k
+        joined_hidden = 0 < item.joined.submitted < k
         rows.append(
             {
                 "persona": item.persona,
-                "invited": item.invited,
-                "submitted": None if hidden else item.submitted,
-                "percent": None if hidden else item.response_percent,
+                "invited": item.invited.people,
+                "submitted": None if invited_hidden else item.invited.submitted,
+                "rate": None if invited_hidden else item.invited.response_rate,
+                "joined": item.joined.people,
+                "joined_submitted": None if joined_hidden else item.joined.submitted,
             }
         )
     return rows
@@ -308,6 +319,7 @@ def report_context(
         "options": options,
         "letter": options.paper == "letter",
         "generated": generated_on(),
+        "generated_text": display.date(timezone.localdate()),
         "results": results,
         "participation": participation,
         "participation_rows": participation_rows(participation, results.k),
@@ -505,5 +517,5 @@ def report_html(
 
 
 def generated_on() -> str:
-    """Return today's date as the report's footer shows it."""
+    """Return today's date as the report's cover and footer show it."""
     return timezone.localdate().isoformat()

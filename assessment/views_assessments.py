@@ -6,12 +6,13 @@ organisation's object is a 404, a viewer asking to change something a 403.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import invitations, lifecycle
+from . import audit, invitations, lifecycle
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
 from .forms import (
     AssessmentForm,
@@ -23,9 +24,8 @@ from .models import (
     Capability,
     FrameworkVersion,
     Membership,
-    Response,
 )
-from .participation import participation_summary
+from .participation import participation_summary, with_participation
 
 
 @login_required
@@ -41,16 +41,11 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def assessment_list(request: HttpRequest, org: str) -> HttpResponse:
     organisation, membership = get_organisation_for_user(request, org)
-    submitted = Q(responses__status=Response.Status.SUBMITTED)
-    assessments = organisation.assessments.annotate(
-        invited=Count("invitations", distinct=True),
-        submitted=Count("responses", filter=submitted, distinct=True),
-    )
     ctx = {
         "organisation": organisation,
         "membership": membership,
         "is_owner": membership.role == Membership.Role.OWNER,
-        "assessments": assessments,
+        "assessments": with_participation(organisation.assessments.all()),
     }
     return render(request, "assessment/assessment_list.html", ctx)
 
@@ -143,6 +138,7 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "anonymity_threshold": assessment.anonymity_threshold,
         "opens_on": assessment.opens_on,
         "closes_on": assessment.closes_on,
+        "comments_published": assessment.comments_published,
     }
     data = request.POST if request.method == "POST" else None
     form = AssessmentForm(
@@ -150,6 +146,7 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        was_published = assessment.comments_published
         try:
             lifecycle.assessment_update(
                 assessment=assessment,
@@ -159,10 +156,19 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 anonymity_threshold=d["anonymity_threshold"],
                 opens_on=d["opens_on"],
                 closes_on=d["closes_on"],
+                comments_published=d["comments_published"],
             )
         except lifecycle.LifecycleError as error:
             form.add_error(None, str(error))
         else:
+            if d["comments_published"] != was_published:
+                audit.record(
+                    assessment=assessment,
+                    action="comments.published"
+                    if d["comments_published"]
+                    else "comments.unpublished",
+                    user=request.user,
+                )
             messages.success(request, "Settings saved.")
             return redirect(assessment)
     ctx = {"assessment": assessment, "organisation": assessment.organisation}
@@ -279,6 +285,8 @@ def assessment_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         "organisation": assessment.organisation,
         "form": form,
         "action": "reopen",
+        "closing_date_passed": assessment.closes_on is not None
+        and assessment.closes_on < timezone.localdate(),
     }
     return render(request, "assessment/assessment_confirm.html", ctx)
 

@@ -16,6 +16,7 @@ from . import invitations
 from .access import get_assessment_for_user
 from .forms import InviteeImportForm, OpenLinkForm
 from .models import Assessment, Invitation, Response
+from .participation import joined_through_open_link
 
 
 def _invitations_page(
@@ -28,9 +29,12 @@ def _invitations_page(
     new_link: tuple | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    invitees = assessment.invitations.select_related("persona", "response").order_by(
-        "persona__position", "email", "pk"
+    invitees = list(
+        assessment.invitations.select_related("persona", "response").order_by(
+            "persona__position", "email", "pk"
+        )
     )
+    joined = sum(1 for i in invitees if joined_through_open_link(i))
     ctx = {
         "assessment": assessment,
         "organisation": assessment.organisation,
@@ -39,6 +43,8 @@ def _invitations_page(
         "parsed": parsed,
         "new_link": new_link,
         "invitees": invitees,
+        "invited_count": len(invitees) - joined,
+        "joined_count": joined,
         "open_links": assessment.open_links.filter(is_active=True)
         .select_related("persona")
         .annotate(joined=Count("invitations")),
@@ -57,7 +63,11 @@ def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _invitations_page(request, assessment, form=form)
     text = form.text()
-    parsed = invitations.parse_invitees(text, personas=list(assessment.personas.all()))
+    parsed = invitations.parse_invitees(
+        text,
+        personas=list(assessment.personas.all()),
+        catalogue=list(assessment.framework.personas.all()),
+    )
     if not parsed.invitees and not parsed.errors:
         form.add_error(
             None,

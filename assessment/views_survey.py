@@ -6,7 +6,6 @@ answers) whatever the number of participants, and renders its choice grid
 with a plain template loop (see survey_forms).
 """
 
-import math
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -29,6 +28,7 @@ from .models import (
     Response,
     ScopedCapability,
 )
+from .progress import Progress
 from .responses import (
     ResponseLocked,
     answers_save,
@@ -51,9 +51,6 @@ from .survey_forms import (
     posted_extras,
 )
 from .tokens import hash_token
-
-# Reading three levels of signs and choosing takes about a minute and a half.
-MINUTES_PER_QUESTION = 1.5
 
 
 @dataclass
@@ -140,16 +137,11 @@ def _sections(
     return sorted(sections.values(), key=lambda s: s.domain.position)
 
 
-def _progress(sections: list[Section]) -> dict[str, int]:
-    total = sum(len(s.questions) for s in sections)
-    answered = sum(s.answered for s in sections)
-    percent = round(100 * answered / total) if total else 0
-    return {"answered": answered, "total": total, "percent": percent}
-
-
-def _minutes(question_count: int) -> int:
-    """Estimate the time to answer, rounded up to five minutes."""
-    return max(5, math.ceil(question_count * MINUTES_PER_QUESTION / 5) * 5)
+def _progress(sections: list[Section]) -> Progress:
+    return Progress(
+        answered=sum(s.answered for s in sections),
+        total=sum(len(s.questions) for s in sections),
+    )
 
 
 def _options(question: Capability, value: str) -> list[dict]:
@@ -245,7 +237,6 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
         "may_start": may_start,
         "sections": sections,
         "progress": _progress(sections),
-        "minutes": _minutes(len(questions)),
         "resume_url": _resume_url(request, participant),
         "continue_url": _first_open_page(participant, sections) if sections else "",
     }

@@ -127,6 +127,7 @@ if not SECRET_KEY and DEBUG:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "assessment.views_errors.csrf_failure"
 
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 try:
@@ -148,6 +149,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    # Background jobs: Django's tasks API (built in from Django 6; the
+    # backport until then) with the database backend and its db_worker.
+    "django_tasks",
+    "django_tasks_db",
     "assessment",
 ]
 
@@ -189,6 +194,16 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "assessment_cache",
+    }
+}
+
+# Jobs wait in the database (SQLite or PostgreSQL alike) until a
+# `manage.py db_worker` process runs them; any number of workers on any
+# number of machines share the queue. Tests run tasks immediately.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
     }
 }
 

@@ -20,6 +20,17 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_immediately(settings):
+    """Run background jobs inside the test, unless a test uses the queue."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default"],
+        }
+    }
+
+
 @pytest.fixture
 def framework(db) -> FrameworkVersion:
     return FrameworkVersion.objects.get(slug="2026")

@@ -1,5 +1,7 @@
 """Build submitted responses directly, for scoring, results and export tests."""
 
+import itertools
+
 from django.utils import timezone
 
 from assessment.invitations import invitation_create
@@ -27,6 +29,10 @@ def scoped_assessment(
     )
 
 
+# Respondents are invitees, each with an address of their own.
+_addresses = (f"respondent{n}@example.com" for n in itertools.count(1))
+
+
 def respond(
     assessment: Assessment,
     persona_slug: str,
@@ -39,7 +45,10 @@ def respond(
     """Create one participant's response with the given answers by slug."""
     persona = Persona.objects.get(version=assessment.framework, slug=persona_slug)
     invitation, _ = invitation_create(
-        assessment=assessment, persona=persona, business_unit=business_unit
+        assessment=assessment,
+        persona=persona,
+        email=next(_addresses),
+        business_unit=business_unit,
     )
     status = Response.Status.SUBMITTED if submitted else Response.Status.DRAFT
     response = Response.objects.create(

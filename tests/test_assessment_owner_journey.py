@@ -67,7 +67,9 @@ def test_an_owner_runs_a_round_through_the_ui(client, owner, framework):
 
     page = client.get(assessment.get_absolute_url()).content.decode()
     assert "25%" in page  # 5 of 20 submitted
-    assert "5 of 20 submitted, 1 in progress" in page
+    assert (
+        "5 of 20 invited people submitted (25%); 1 started without submitting." in page
+    )
 
     # Remind: only the 15 who have not submitted, as the button says.
     assert "Remind 15 who have not submitted" in page

@@ -3,9 +3,14 @@
 import datetime
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
+from assessment.invitations import open_link_create
+from assessment.models import Response
 from assessment.participation import participation_summary
+from assessment.report_content import ReportOptions, report_context, report_html
+from assessment.responses import open_link_join
 from tests.owner_factories import invite, make_assessment, open_assessment, respond  # noqa: F401
 
 
@@ -24,17 +29,14 @@ def test_it_counts_invited_started_and_submitted_per_persona(open_assessment):  
     summary = participation_summary(assessment=open_assessment)
 
     rows = _by_slug(summary)
-    assert (rows["finance"].invited, rows["finance"].started) == (3, 0)
+    assert (rows["finance"].invited.people, rows["finance"].started) == (3, 0)
     eng = rows["engineering"]
-    assert (eng.invited, eng.started, eng.submitted, eng.in_progress) == (2, 2, 1, 1)
+    assert (eng.people, eng.started, eng.submitted, eng.in_progress) == (2, 2, 1, 1)
     assert eng.response_rate == 0.5
-    assert rows["security"].invited == 0
+    assert rows["security"].invited.people == 0
     assert rows["security"].response_rate is None
-    assert (summary.total.invited, summary.total.started, summary.total.submitted) == (
-        5,
-        2,
-        1,
-    )
+    total = summary.total
+    assert (total.people, total.started, total.submitted) == (5, 2, 1)
     assert summary.total.response_percent == 20
     # Every invited persona is listed, in framework order.
     assert [r.persona.slug for r in summary.personas][:2] == [
@@ -60,6 +62,103 @@ def test_its_query_count_does_not_grow_with_participants(
     for n in range(participants):
         invitation, _ = invite(open_assessment, f"p{n}@x.io", "finance")
         respond(invitation, submitted=n % 2 == 0)
+        join(open_assessment, "finance", submitted=n % 3 == 0)
     with django_assert_num_queries(2):
         summary = participation_summary(assessment=open_assessment)
-        assert summary.total.invited == participants
+        assert summary.total.invited.people == participants
+        assert summary.total.joined.people == participants
+
+
+def join(assessment, slug: str, *, submitted: bool):
+    """Join through the persona's open link, as a participant would."""
+    persona = assessment.framework.personas.get(slug=slug)
+    link = assessment.open_links.filter(persona=persona, is_active=True).first()
+    if link is None:
+        link, _ = open_link_create(assessment=assessment, persona=persona)
+    response, _ = open_link_join(open_link=link, persona=persona, business_unit="")
+    if submitted:
+        Response.objects.filter(pk=response.pk).update(
+            status=Response.Status.SUBMITTED, submitted_at=timezone.now()
+        )
+    return response
+
+
+@pytest.fixture
+def eleven_and_eleven(open_assessment):  # noqa: F811
+    """11 invited (10 submitted) and 11 who joined through an open link (all)."""
+    for n in range(11):
+        invitation, _ = invite(open_assessment, f"i{n}@x.io", "engineering")
+        if n < 10:
+            respond(invitation, submitted=True)
+        join(open_assessment, "engineering", submitted=True)
+    return open_assessment
+
+
+def test_open_link_joiners_are_counted_apart_from_invitees(eleven_and_eleven):
+    total = participation_summary(assessment=eleven_and_eleven).total
+    assert (total.invited.people, total.invited.submitted) == (11, 10)
+    assert (total.joined.people, total.joined.submitted) == (11, 11)
+    assert total.submitted == 21
+    assert total.response_percent == 91
+    assert total.sentence() == (
+        "10 of 11 invited people submitted (91%); 11 people joined through "
+        "an open link and 11 of them submitted."
+    )
+
+
+def _text(reply) -> str:
+    assert reply.status_code == 200
+    return " ".join(reply.content.decode().split())
+
+
+def test_every_page_shows_invitees_and_joiners_apart(client, owner, eleven_and_eleven):
+    assessment = eleven_and_eleven
+    client.force_login(owner)
+    sentence = "10 of 11 invited people submitted (91%); 11 people joined"
+    detail = _text(client.get(assessment.get_absolute_url()))
+    assert sentence in detail
+    assert "91% <span" in detail
+    dashboard = _text(client.get(reverse("assessment:results", args=[assessment.pk])))
+    assert sentence in dashboard
+    assert "Submitted / joined</th>" in dashboard
+    listing = _text(client.get(reverse("assessment:list", args=["acme"])))
+    assert "10 / 11" in listing
+    assert "and 11 / 11 by open link" in listing
+    close = _text(client.get(reverse("assessment:close", args=[assessment.pk])))
+    assert sentence in close
+    for html in (detail, dashboard, listing, close):
+        assert "of 22" not in html
+        assert "21 / 22" not in html
+
+
+def test_the_report_counts_invitees_and_joiners_apart(eleven_and_eleven):
+    ctx = report_context(eleven_and_eleven, ReportOptions())
+    assert ctx["summary"][0] == (
+        "21 people answered the assessment: 10 of the 11 invited (91%) and 11 "
+        "who joined through an open link."
+    )
+    html = " ".join(report_html(eleven_and_eleven, ReportOptions()).split())
+    assert "10 of 11 invited people submitted (91%)" in html
+    assert "(10 of 11 invited)" in html
+    assert "Joined by open link</th>" in html
+    assert "of 22" not in html
+    [row] = [r for r in ctx["participation_rows"] if r["joined"]]
+    assert (row["invited"], row["submitted"], row["joined"]) == (11, 10, 11)
+    assert row["joined_submitted"] == 11
+
+
+def test_a_persona_joining_with_fewer_than_k_submissions_hides_the_count(
+    open_assessment,  # noqa: F811
+):
+    join(open_assessment, "finance", submitted=True)
+    ctx = report_context(open_assessment, ReportOptions())
+    [row] = [r for r in ctx["participation_rows"] if r["joined"]]
+    assert row["joined_submitted"] is None
+
+
+def test_the_invitees_page_counts_joiners_apart(client, owner, eleven_and_eleven):
+    client.force_login(owner)
+    url = reverse("assessment:invitations", args=[eleven_and_eleven.pk])
+    html = _text(client.get(url))
+    assert "11 invitees<span" in html
+    assert "and 11 joined through an open link</span>" in html

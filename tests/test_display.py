@@ -1,5 +1,6 @@
 """The one formatting path for figures: exact half-up rounding."""
 
+import datetime
 from fractions import Fraction
 
 import pytest
@@ -52,6 +53,33 @@ def test_the_template_filters_format_like_the_module():
     )
     rendered = template.render(Context({"a": 1.15, "b": -0.25, "c": 0.125}))
     assert rendered == "1.2 −0.3 13%"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (datetime.date(2026, 11, 30), "30 Nov 2026"),
+        (datetime.date(2027, 1, 5), "5 Jan 2027"),
+        (None, "–"),
+    ],
+)
+def test_dates_read_day_short_month_year(value, text):
+    assert display.date(value) == text
+
+
+def test_a_moment_is_shown_in_the_sites_time_zone(settings):
+    settings.TIME_ZONE = "Pacific/Auckland"
+    # 23:30 UTC on 30 November is already 1 December, 12:30, in Auckland.
+    moment = datetime.datetime(2026, 11, 30, 23, 30, tzinfo=datetime.UTC)
+    assert display.date(moment) == "1 Dec 2026"
+    assert display.date_time(moment) == "1 Dec 2026, 12:30"
+
+
+def test_the_date_filters_format_like_the_module():
+    template = Template("{% load figures %}{{ d|day }} · {{ m|day_time }}")
+    moment = datetime.datetime(2026, 11, 30, 9, 5, tzinfo=datetime.UTC)
+    rendered = template.render(Context({"d": datetime.date(2026, 12, 21), "m": moment}))
+    assert rendered == "21 Dec 2026 · 30 Nov 2026, 09:05"
 
 
 @pytest.mark.parametrize(

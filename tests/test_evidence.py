@@ -451,3 +451,25 @@ def test_an_object_store_without_paths_is_read_through_a_temporary_copy(
     assert EvidenceFile.objects.get(run=run).deleted_at is not None
     # The temporary copy went with the processing.
     assert not [p for p in tmp_path.iterdir() if p.is_dir() and p.name != "media"]
+
+
+def test_an_upload_queues_its_processing_for_a_worker(
+    client, owner, rated, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, rated, [csv_file(tmp_path)])
+    run = EvidenceRun.objects.get(assessment=rated)
+    assert run.status == EvidenceRun.Status.WAITING
+    job = DBTaskResult.objects.get()
+    assert job.task_path.endswith("evidence_process_task")
+    assert b"Waiting to start" in client.get(response.url).content
+    # What the worker does with the job:
+    evidence.evidence_process(*job.args_kwargs["args"])
+    run.refresh_from_db()
+    assert run.status == EvidenceRun.Status.SUCCEEDED

@@ -117,6 +117,22 @@ def test_it_refuses_personas_the_assessment_does_not_invite(framework):
     assert parsed.errors[0].line == 1
 
 
+def test_a_framework_persona_left_out_is_not_called_unknown(framework):
+    only_finance = list(framework.personas.filter(slug="finance"))
+    parsed = parse_invitees(
+        "a@x.io, security\nb@x.io, wizard",
+        personas=only_finance,
+        catalogue=list(framework.personas.all()),
+    )
+    security = framework.personas.get(slug="security").name
+    left_out, unknown = (error.message for error in parsed.errors)
+    assert left_out == (
+        f"{security} is not one of this assessment's personas. Add it under "
+        "“Personas invited” in the assessment's settings, or use one of: Finance."
+    )
+    assert unknown == "Unknown persona “wizard”. Use one of: Finance."
+
+
 def test_it_decodes_excel_csv_files():
     assert decode_upload("\ufeffa@x.io,finance".encode()) == "a@x.io,finance"
     assert decode_upload("zoé@x.io,finance".encode("cp1252")) == "zoé@x.io,finance"

@@ -1,6 +1,7 @@
 """The invitees page: paste/CSV import, sending, re-sending, reminders, links."""
 
 import re
+from html import unescape
 
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -61,6 +62,20 @@ def test_bad_lines_are_reported_by_number_and_the_text_is_kept(
     assert "bad-address, finance" in html  # still in the textarea
     assert "1 participant added" in html
     assert list(assessment.invitations.values_list("email", flat=True)) == ["good@x.io"]
+
+
+def test_a_persona_left_out_of_the_assessment_is_explained(
+    client,
+    owner,
+    assessment,  # noqa: F811
+):
+    assessment.personas.set(assessment.framework.personas.exclude(slug="security"))
+    client.force_login(owner)
+    response = client.post(_url(assessment), {"lines": "sam@x.io, security"})
+    html = unescape(response.content.decode())
+    assert "Security is not one of this assessment's personas" in html
+    assert "Personas invited" in html
+    assert "Unknown persona" not in html
 
 
 def test_a_csv_file_is_imported_and_its_errors_numbered(client, owner, assessment):  # noqa: F811

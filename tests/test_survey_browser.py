@@ -1,5 +1,6 @@
 """End to end in a real Chromium: answer, leave, resume, submit."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -123,3 +124,75 @@ def test_a_questionnaire_page_fits_a_phone_screen(browser, survey_url, tmp_path)
     )
     assert overflow <= 0
     context.close()
+
+
+def test_buttons_tab_in_reading_order_and_a_whole_card_chooses(browser, survey_url):
+    expect = sync_api.expect
+    page = browser.new_context().new_page()
+    page.goto(survey_url)
+    page.get_by_role("button", name="Start").click()
+    expect(page.get_by_role("heading", name="Understand Usage & Cost")).to_be_visible()
+
+    # Tab order follows the order on screen: Previous, Save and next, later.
+    previous = page.get_by_role("button", name="Previous")
+    following = page.get_by_role("button", name="Save and next")
+    later = page.get_by_role("button", name="Save and continue later")
+    boxes = [b.bounding_box() for b in (previous, following, later)]
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]
+    previous.focus()
+    page.keyboard.press("Tab")
+    expect(following).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(later).to_be_focused()
+
+    # Each question is a radio group named by its legend; each choice is
+    # named by its level alone.
+    question = page.locator("fieldset.question").first
+    name = question.locator("legend").inner_text()
+    group = page.get_by_role("group", name=name, exact=True)
+    walk = group.get_by_role("radio", name="Walk", exact=True)
+    expect(walk).to_have_count(1)
+
+    # A click anywhere in a card, far from its text, chooses it.
+    card = question.locator("label.level-option").filter(
+        has=page.locator("input[value='2']")
+    )
+    card.scroll_into_view_if_needed()
+    box = card.bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 4, box["y"] + box["height"] - 4)
+    expect(walk).to_be_checked()
+
+    # By keyboard: arrows move within the group; Enter saves and moves on.
+    walk.focus()
+    page.keyboard.press("ArrowRight")
+    run = group.get_by_role("radio", name="Run", exact=True)
+    expect(run).to_be_checked()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Quantify Business Value")).to_be_visible()
+    assert list(Response.objects.get().answers.values_list("value", flat=True)) == [3]
+
+
+def test_no_page_requests_a_missing_file(browser, survey_url, live_server, caplog):
+    """Every request pages make succeeds, the browser's own icon requests too.
+
+    Chromium fetches icons outside the page, so they are checked in the
+    server's log of refused requests.
+    """
+    context = browser.new_context()
+    page = context.new_page()
+    failed = []
+    page.on(
+        "response",
+        lambda response: response.status >= 400 and failed.append(response.url),
+    )
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        page.goto(survey_url)
+        page.get_by_role("button", name="Start").click()
+        page.get_by_role("button", name="Save and next").click()
+        for path in ("/login/", "/admin/login/", "/framework/"):
+            page.goto(live_server.url + path)
+        # Icons are fetched after a page loads: wait for the last one.
+        page.wait_for_timeout(1000)
+    context.close()
+    assert failed == []
+    assert [r.getMessage() for r in caplog.records if r.name == "django.request"] == []

@@ -27,7 +27,8 @@ def test_it_introduces_the_assessment_and_how_answers_are_used(client, assessmen
     html = client.get(url("survey", token)).content.decode()
     assert "Acme Énergie" in html
     assert assessment.title in html
-    assert assessment.closes_on.strftime("%B") in html
+    closes = assessment.closes_on
+    assert f"{closes.day} {closes:%b} {closes.year}" in html
     assert "6 for your role, about 10 minutes" in html
     assert "Leadership never sees one person" in html
     assert "fewer than 3 people" in html

@@ -86,7 +86,7 @@ def test_it_saves_a_page_and_restores_it_when_the_link_is_opened_again(
     assert f'id="v-{first}-2" value="2" checked' in html
     assert f'id="v-{second}--1" value="-1" checked' in html
     assert "Daily exports since March." in html
-    assert page.context["progress"]["answered"] == 2
+    assert page.context["progress"].answered == 2
 
 
 def test_saving_the_same_page_twice_keeps_one_answer_with_the_latest_value(
