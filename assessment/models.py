@@ -8,6 +8,7 @@ at one framework version and never see a later one change under them.
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -677,8 +678,6 @@ class EvidenceKpi(models.Model):
         return Level.NOT_STARTED
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         values = [t for _, t in reversed(self.thresholds)]  # Crawl first
         ordered = values == sorted(values, reverse=self.direction == "lower")
         if not ordered:

@@ -473,3 +473,50 @@ def test_an_upload_queues_its_processing_for_a_worker(
     evidence.evidence_process(*job.args_kwargs["args"])
     run.refresh_from_db()
     assert run.status == EvidenceRun.Status.SUCCEEDED
+
+
+def test_a_run_whose_worker_vanished_is_taken_over_later(owner, rated, tmp_path):
+    import datetime
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    def running_since(minutes: int) -> EvidenceRun:
+        run = EvidenceRun.objects.create(
+            assessment=rated,
+            created_by=owner,
+            status=EvidenceRun.Status.RUNNING,
+            started_at=timezone.now() - datetime.timedelta(minutes=minutes),
+            tag_keys=["team"],
+            eligible_categories=["Compute"],
+        )
+        name = default_storage.save(f"evidence/{run.pk}.csv", csv_file(tmp_path))
+        EvidenceFile.objects.create(
+            run=run, name="known.csv", size=1, storage_name=name
+        )
+        return run
+
+    busy, lost = running_since(1), running_since(120)
+    evidence.evidence_process(busy.pk)
+    evidence.evidence_process(lost.pk)
+    busy.refresh_from_db()
+    lost.refresh_from_db()
+    assert busy.status == EvidenceRun.Status.RUNNING
+    assert lost.status == EvidenceRun.Status.SUCCEEDED
+
+
+def test_the_evidence_page_queries_do_not_grow_with_uploads(
+    client, processed, rated, owner
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("assessment:evidence", args=[rated.pk])
+    with CaptureQueriesContext(connection) as first:
+        client.get(url)
+    for _ in range(3):
+        run = EvidenceRun.objects.create(assessment=rated, created_by=owner)
+        EvidenceFile.objects.create(run=run, name="x.csv", size=1)
+    with CaptureQueriesContext(connection) as later:
+        client.get(url)
+    assert len(later.captured_queries) == len(first.captured_queries)
