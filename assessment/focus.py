@@ -95,6 +95,22 @@ NOT_NULL = (
 )
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 COST_COLUMNS = ("BilledCost", "ContractedCost", "EffectiveCost", "ListCost")
+# Text columns the pass compares or groups by: read as text whatever a
+# sniffer or a writer made of them (account or resource ids can look numeric).
+TEXT_COLUMNS = (
+    "BillingCurrency",
+    "ChargeCategory",
+    "ChargeClass",
+    "CommitmentDiscountId",
+    "CommitmentDiscountStatus",
+    "PricingCategory",
+    "ProviderName",
+    "ResourceId",
+    "ServiceCategory",
+    "ServiceName",
+    "ServiceProviderName",
+    "Tags",
+)
 TIME_COLUMNS = (
     "BillingPeriodEnd",
     "BillingPeriodStart",
@@ -330,6 +346,7 @@ def _source(info: FileInfo, typed: bool = True) -> str:
     if typed:
         types = {c: "DOUBLE" for c in COST_COLUMNS if c in info.columns}
         types |= {c: "TIMESTAMP" for c in TIME_COLUMNS if c in info.columns}
+        types |= {c: "VARCHAR" for c in TEXT_COLUMNS if c in info.columns}
         if types:
             pairs = ", ".join(f"{_literal(c)}: '{t}'" for c, t in types.items())
             options += f", types = {{{pairs}}}"
@@ -489,8 +506,9 @@ def create_agg(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(AGG_TABLE.format(null_columns=null_columns))
 
 
-def _optional(info: FileInfo, column: str, fallback: str = "NULL") -> str:
-    return _ident(column) if column in info.columns else fallback
+def _text(column: str) -> str:
+    """Return a column as text (a no-op on text columns)."""
+    return f"CAST({_ident(column)} AS VARCHAR)"
 
 
 def _allocated_sql(info: FileInfo, tag_keys: Sequence[str]) -> str:
@@ -535,15 +553,20 @@ def aggregate_sql(
     committed_pricing = ", ".join(_literal(p) for p in COMMITTED_PRICING)
     committed = "false"
     if "PricingCategory" in info.columns:
-        committed = f"coalesce(PricingCategory IN ({committed_pricing}), false)"
+        committed = (
+            f"coalesce({_text('PricingCategory')} IN ({committed_pricing}), false)"
+        )
     if "CommitmentDiscountId" in info.columns:
-        committed += " OR coalesce(CommitmentDiscountId, '') <> ''"
+        committed += f" OR coalesce({_text('CommitmentDiscountId')}, '') <> ''"
     correction = "false"
     if "ChargeClass" in info.columns:
-        correction = "coalesce(ChargeClass = 'Correction', false)"
+        correction = f"coalesce({_text('ChargeClass')} = 'Correction', false)"
+    status = "NULL"
+    if "CommitmentDiscountStatus" in info.columns:
+        status = _text("CommitmentDiscountStatus")
     resource = "false"
     if "ResourceId" in info.columns:
-        resource = "coalesce(ResourceId, '') <> ''"
+        resource = f"coalesce({_text('ResourceId')}, '') <> ''"
     null_counts = ", ".join(
         f"count(*) - count({_ident(c)})"
         if c in info.columns and c not in info.known_nulls
@@ -553,10 +576,11 @@ def aggregate_sql(
     return f"""
 INSERT INTO agg
 SELECT
-    {file_no}, BillingCurrency, CAST(ChargePeriodStart AS DATE),
-    {_ident(info.provider_column)}, ServiceName, ServiceCategory, ChargeCategory,
+    {file_no}, {_text("BillingCurrency")}, CAST(ChargePeriodStart AS DATE),
+    {_text(info.provider_column)}, {_text("ServiceName")},
+    {_text("ServiceCategory")}, {_text("ChargeCategory")},
     {correction}, {committed},
-    {_optional(info, "CommitmentDiscountStatus")},
+    {status},
     {allocated}, {resource},
     count(*), sum(CAST(EffectiveCost AS DOUBLE)), sum(CAST(ListCost AS DOUBLE)),
     max(CAST(ChargePeriodEnd AS TIMESTAMP)),

@@ -442,3 +442,30 @@ def test_repeated_tag_sets_are_tested_once_each_with_the_same_result(tmp_path):
     assert whole(mapped).figures["allocation_coverage"].detail == (
         whole(plain).figures["allocation_coverage"].detail
     )
+
+
+def test_ids_that_look_numeric_at_first_are_read_as_text(tmp_path):
+    # The CSV sniffer samples the first 20,480 rows: ids there are all digits.
+    numeric = [
+        row(EffectiveCost=1, ListCost=1, ResourceId=str(n)) for n in range(25_000)
+    ]
+    write_csv(
+        tmp_path / "ids.csv", [*numeric, row(ResourceId="i-0abc", EffectiveCost=1)]
+    )
+    figures = whole(run(tmp_path, "ids.csv")).figures
+    assert figures["resource_id_share"].value == 1.0
+
+
+def test_numeric_ids_in_parquet_are_read_as_text(tmp_path):
+    import duckdb
+
+    write_csv(tmp_path / "src.csv", [row(EffectiveCost=2, ResourceId="123")])
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT * REPLACE (CAST(ResourceId AS BIGINT) AS ResourceId) "
+            f"FROM read_csv('{tmp_path / 'src.csv'}', "
+            "types={'ResourceId': 'VARCHAR'})) "
+            f"TO '{tmp_path / 'ids.parquet'}' (FORMAT parquet)"
+        )
+    figures = whole(run(tmp_path, "ids.parquet")).figures
+    assert figures["resource_id_share"].value == 1.0
