@@ -2,8 +2,9 @@
 
 matplotlib's object API only (`Figure()`): pyplot keeps global state that
 leaks between requests. Every chart is a function returning a Figure; render
-it with `to_svg` (deterministic text: fixed hash salt, no date) or `to_png`.
-The `*_svg` helpers do both in one call.
+it with `to_svg` (deterministic text: fixed hash salt, no date); the `*_svg`
+helpers do both in one call. The persona heatmap is an HTML table on the
+dashboard and in the report: its colour scale and shades are defined here.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import io
 import math
 import textwrap
+from decimal import Decimal
 
 import matplotlib
-from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.colors import LinearSegmentedColormap, to_hex
 from matplotlib.figure import Figure
 
 from .models import Level
@@ -27,14 +29,18 @@ GRID = "#d0d7de"
 VALUE_COLOURS = {
     0: "#9aa5b1",
     1: "#d98c1f",
-    2: "#2a7fb8",
-    3: "#1f8a70",
+    2: "#2677ad",
+    3: "#1b7c65",
     -1: "#e4e7eb",
     -2: "#f5f7fa",
 }
+# Ends on a tint of the accent rather than the accent itself, so that dark
+# text stays readable (contrast of at least 4.5:1) on every shade.
 HEAT = LinearSegmentedColormap.from_list(
-    "maturity", ["#f3d6c4", "#f7f1d0", "#bfe0d4", ACCENT]
+    "maturity", ["#f3d6c4", "#f7f1d0", "#bfe0d4", "#3f9f86"]
 )
+# Heatmap cells take one of this many shades, as classes (`heat_css`).
+HEAT_SHADES = 12
 # Text stays text in the SVG: smaller, selectable and searchable in the PDF.
 SVG_RC = {"svg.hashsalt": "finops-maturity", "svg.fonttype": "none"}
 
@@ -76,13 +82,6 @@ def to_svg(fig: Figure) -> str:
     text = buffer.getvalue()
     # Drop the XML prolog and DOCTYPE so the SVG can be inlined in HTML.
     return text[text.index("<svg") :]
-
-
-def to_png(fig: Figure, *, dpi: int = 150) -> bytes:
-    """Render a figure as PNG bytes."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    return buffer.getvalue()
 
 
 def _wrap(label: str, width: int = 18) -> str:
@@ -152,50 +151,32 @@ def _level_axis(ax) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Persona x capability heatmap (only personas with at least k answers)
+# Persona x capability heatmap: shades of an HTML table
 # ---------------------------------------------------------------------------
 
 
-def heatmap(results: AssessmentResults) -> Figure:
-    """Plot persona scores per capability; cells under k stay blank."""
-    caps = results.capabilities
-    personas = results.persona_columns
-    fig = _figure(
-        max(4.5, 1.8 + 0.75 * max(len(personas), 1)), 1.0 + 0.32 * max(len(caps), 1)
+def heat_shade(score: Decimal | None) -> int | None:
+    """Return the shade (0 to HEAT_SHADES - 1) of a score as displayed.
+
+    Taken from the shown score, so two cells that read the same have the
+    same colour.
+    """
+    if score is None:
+        return None
+    return min(int(score * HEAT_SHADES / Level.RUN), HEAT_SHADES - 1)
+
+
+def heat_colour(shade: int) -> str:
+    """Return the background colour of a shade, from the middle of its band."""
+    return to_hex(HEAT((shade + 0.5) / HEAT_SHADES))
+
+
+def heat_css() -> str:
+    """Return the CSS classes of the heatmap shades (`.heat-0` ...)."""
+    return "\n".join(
+        f".heat-{i} {{ background-color: {heat_colour(i)}; }}"
+        for i in range(HEAT_SHADES)
     )
-    ax = fig.add_subplot()
-    grid = [[math.nan] * len(personas) for _ in caps]
-    column = {p.pk: j for j, p in enumerate(personas)}
-    for i, cap in enumerate(caps):
-        for ps in cap.persona_scores:
-            grid[i][column[ps.persona.pk]] = ps.score
-    if personas:
-        ax.imshow(grid, cmap=HEAT, vmin=0, vmax=3, aspect="auto")
-    for i, row in enumerate(grid):
-        for j, value in enumerate(row):
-            if not math.isnan(value):
-                ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7)
-    ax.set_xticks(
-        range(len(personas)),
-        [_wrap(p.name, 12) for p in personas],
-        fontsize=7,
-        rotation=0,
-    )
-    ax.xaxis.tick_top()
-    ax.set_yticks(range(len(caps)), [c.capability.name for c in caps], fontsize=7)
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    if not personas:
-        ax.text(
-            0.5,
-            0.5,
-            f"No persona has {results.k} or more answers yet.",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-        )
-    return fig
 
 
 # ---------------------------------------------------------------------------
@@ -205,7 +186,3 @@ def heatmap(results: AssessmentResults) -> Figure:
 
 def radar_svg(results: AssessmentResults) -> str:
     return to_svg(radar(results))
-
-
-def heatmap_svg(results: AssessmentResults) -> str:
-    return to_svg(heatmap(results))

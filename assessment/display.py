@@ -21,6 +21,8 @@ Number = int | float | Fraction | Decimal
 # Shown where a figure does not exist (nothing scored, or suppressed).
 MISSING = "–"
 MINUS = "−"  # a true minus sign, as wide as the plus sign
+# Shown as the gap of a score at or above its target.
+MET = "met"
 
 
 def exact(value: Number) -> Fraction:
@@ -68,6 +70,18 @@ def change(value: Number | None) -> str:
     if shown < 0:
         return f"{MINUS}{-shown:.1f}"
     return "0.0"
+
+
+def gap(value: Number | None) -> str:
+    """Format a gap to target (target − score): "1.3" below target, else "met".
+
+    One convention everywhere: a gap is how far a score is below its
+    target, never signed; a score at or above its target has met it.
+    """
+    shown = shown_score(value)
+    if shown is None:
+        return MISSING
+    return f"{shown:.1f}" if shown > 0 else MET
 
 
 def percent(share: Number | None) -> str:

@@ -477,7 +477,7 @@ class Mismatch:
         people = self.result.scored
         rated = (
             f"{self.result.capability.name}: rated {self.result.level_name} "
-            f"({display.score(self.result.score)}) by {people} "
+            f"({display.score(self.result.exact_score)}) by {people} "
             f"{'person' if people == 1 else 'people'}"
         )
         needs = kpi.needs(max(self.result.level, self.data_level))

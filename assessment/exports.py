@@ -4,6 +4,10 @@ Raw answers carry a pseudonym per respondent, never a name or email. Every
 text cell that a spreadsheet would read as a formula is neutralised, in CSV
 and in XLSX alike (openpyxl too turns a string starting with "=" into a
 formula).
+
+The aggregates' data (CSV, JSON, the workbook's Data sheet) keep every score
+at full precision; the workbook's Summary sheet reads like the dashboard,
+with every figure formatted by `display`.
 """
 
 from __future__ import annotations
@@ -13,18 +17,23 @@ import datetime
 import io
 import json
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.utils import timezone
 from django.utils.text import slugify
 from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
 
+from . import display
 from .models import Answer, Assessment, Response
 from .scoring import (
     ALL_VALUES,
     AssessmentResults,
     CapabilityResult,
     Comparison,
+    Delta,
     changes_by_name,
 )
 
@@ -54,6 +63,11 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def _number(value: Fraction | Decimal | None) -> float | None:
+    """Return an exact figure as a float for the data files (None stays None)."""
+    return None if value is None else float(value)
 
 
 # ---------------------------------------------------------------------------
@@ -148,8 +162,7 @@ def result_rows(
                 cap.capability.domain.name,
                 cap.capability.name,
                 *_capability_figures(cap),
-                delta.previous if delta else None,
-                delta.change if delta else None,
+                *_delta_figures(delta),
                 *[scores.get(p.pk) for p in personas],
             ]
         )
@@ -166,8 +179,7 @@ def result_rows(
                 domain.target,
                 domain.gap,
                 *blanks,
-                delta.previous if delta else None,
-                delta.change if delta else None,
+                *_delta_figures(delta),
                 *[None] * len(personas),
             ]
         )
@@ -182,12 +194,18 @@ def result_rows(
             None,
             None,
             *blanks,
-            overall.previous if overall else None,
-            overall.change if overall else None,
+            *_delta_figures(overall),
             *[None] * len(personas),
         ]
     )
     return header, rows
+
+
+def _delta_figures(delta: Delta | None) -> list[Any]:
+    """Return the previous score (full precision) and the change, or blanks."""
+    if delta is None:
+        return [None, None]
+    return [_number(delta.previous), delta.change]
 
 
 def _capability_figures(cap: CapabilityResult) -> list[Any]:
@@ -229,7 +247,7 @@ def results_json(
         "overall": {
             "score": results.overall,
             "level": results.overall_level_name,
-            "previous": comparison.overall.previous if comparison else None,
+            "previous": _number(comparison.overall.previous) if comparison else None,
         },
         "domains": [
             {
@@ -292,7 +310,12 @@ def _comparison_json(comparison: Comparison | None) -> dict[str, Any] | None:
 
     def deltas(items):
         return [
-            {"name": d.label, "current": d.current, "previous": d.previous}
+            {
+                "name": d.label,
+                "current": _number(d.current),
+                "previous": _number(d.previous),
+                "change": _number(d.change),
+            }
             for d in items
         ]
 
@@ -332,8 +355,189 @@ def write_xlsx(header: list[str], rows: Iterable[list[Any]], *, title: str) -> b
     return buffer.getvalue()
 
 
+# ---------------------------------------------------------------------------
+# Results workbook: a Summary sheet as on the dashboard, the data beside it
+# ---------------------------------------------------------------------------
+
+# Number formats that read as `display` writes: one decimal, a signed change
+# with a true minus, a gap that reads "met" at or above target, whole percents.
+SCORE_FORMAT = "0.0"
+CHANGE_FORMAT = '+0.0;"−"0.0;0.0'
+GAP_FORMAT = f'0.0;"{display.MET}";"{display.MET}"'
+PERCENT_FORMAT = "0%"
+SUMMARY_COLUMNS = [
+    # (heading, width, number format)
+    ("Domain", 28, None),
+    ("Capability", 34, None),
+    ("Score", 8, SCORE_FORMAT),
+    ("Level", 12, None),
+    ("Target", 12, None),
+    ("Gap to target", 13, GAP_FORMAT),
+    ("Priority", 9, None),
+    ("Disagreement", 13, SCORE_FORMAT),
+    ("Contested", 10, None),
+    ("Answers", 9, None),
+    ("Don't know", 11, PERCENT_FORMAT),
+    ("Not applicable", 14, PERCENT_FORMAT),
+    ("Mean of all respondents", 13, SCORE_FORMAT),
+    ("Median answer", 10, SCORE_FORMAT),
+    ("Change since previous round", 14, CHANGE_FORMAT),
+]
+
+
+def _share(rate: float | None) -> Decimal | None:
+    """Return a rate as the whole percent shown, as a share for a 0% format."""
+    shown = display.shown_percent(rate)
+    return None if shown is None else Decimal(shown) / 100
+
+
+def summary_rows(
+    results: AssessmentResults, comparison: Comparison | None = None
+) -> list[tuple[list[Any], bool]]:
+    """Return the Summary sheet's rows as shown values, each with a bold flag.
+
+    The overall row, then each domain followed by its capabilities; persona
+    scores (as shown) in trailing columns, one per persona shown.
+    """
+    domain_deltas, capability_deltas = changes_by_name(comparison)
+    personas = results.persona_columns
+    blanks = [None] * (len(SUMMARY_COLUMNS) - 7)
+    overall = comparison.overall if comparison else None
+    rows = [
+        (
+            [
+                "Overall",
+                "",
+                results.shown_overall,
+                results.overall_level_name,
+                results.shown_target,
+                None,
+                *blanks,
+                overall.change if overall else None,
+                *[None] * len(personas),
+            ],
+            True,
+        )
+    ]
+    for domain in results.domains:
+        delta = domain_deltas.get(domain.domain.name)
+        rows.append(
+            (
+                [
+                    domain.domain.name,
+                    "",
+                    domain.shown_score,
+                    domain.level_name,
+                    domain.shown_target,
+                    domain.gap,
+                    *blanks,
+                    delta.change if delta else None,
+                    *[None] * len(personas),
+                ],
+                True,
+            )
+        )
+        for cap in domain.capabilities:
+            delta = capability_deltas.get(cap.capability.name)
+            rows.append((_summary_capability(cap, delta, personas), False))
+    return rows
+
+
+def _summary_capability(cap: CapabilityResult, delta: Delta | None, personas):
+    scores = {ps.persona.pk: ps.shown_score for ps in cap.persona_scores}
+    return [
+        cap.capability.domain.name,
+        cap.capability.name,
+        cap.shown_score,
+        cap.level_name,
+        f"{cap.target_name} ({cap.target})",
+        cap.gap,
+        cap.priority,
+        cap.disagreement,
+        "yes" if cap.contested else "",
+        cap.answered,
+        _share(cap.dont_know_rate),
+        _share(cap.not_applicable_rate),
+        display.shown_score(cap.respondent_mean),
+        display.shown_score(cap.median),
+        delta.change if delta else None,
+        *[scores.get(p.pk) for p in personas],
+    ]
+
+
+def results_workbook(
+    results: AssessmentResults, comparison: Comparison | None = None
+) -> bytes:
+    """Return the results as a workbook: a Summary sheet and a Data sheet."""
+    book = Workbook()
+    summary = book.active
+    summary.title = "Summary"
+    _write_summary(summary, results, comparison)
+    data = book.create_sheet("Data")
+    header, rows = result_rows(results, comparison)
+    data.append(header)
+    for row in rows:
+        data.append([neutralise(v) for v in row])
+    data.freeze_panes = "A2"
+    for cell in data[1]:
+        cell.font = Font(bold=True)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _write_summary(sheet, results: AssessmentResults, comparison) -> None:
+    assessment = results.assessment
+    sheet.append([neutralise(f"{assessment.title}: results")])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(
+        [
+            neutralise(
+                f"{assessment.organisation.name} · {assessment.get_status_display()}"
+                f" · {results.respondents} submitted response"
+                f"{'' if results.respondents == 1 else 's'}"
+                f" · {assessment.framework.name}"
+            )
+        ]
+    )
+    sheet.append(
+        [
+            "Scores run from 0 (Not started) to 3 (Run) and are shown with one "
+            "decimal, as on the results page; each level is that of the score "
+            "shown. Gap to target: how far a score is below its target "
+            f"(“{display.MET}” when it is not). Persona scores are shown for "
+            f"groups of {results.k} or more. Full precision: the Data sheet."
+        ]
+    )
+    sheet.append([])
+    personas = results.persona_columns
+    columns = SUMMARY_COLUMNS + [
+        (f"Persona: {p.name}", 12, SCORE_FORMAT) for p in personas
+    ]
+    sheet.append([heading for heading, _, _ in columns])
+    header_row = sheet.max_row
+    for cell in sheet[header_row]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+    for values, bold in summary_rows(results, comparison):
+        sheet.append([neutralise(v) for v in values])
+        for cell, (_, _, number_format) in zip(
+            sheet[sheet.max_row], columns, strict=True
+        ):
+            if number_format:
+                cell.number_format = number_format
+            if bold:
+                cell.font = Font(bold=True)
+    for cell, (_, width, _) in zip(sheet[header_row], columns, strict=True):
+        sheet.column_dimensions[cell.column_letter].width = width
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=3)
+
+
 def write_json(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    # Gaps, spreads and changes are exact decimals (one decimal place).
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_number).encode(
+        "utf-8"
+    )
 
 
 def filename(assessment: Assessment, kind: str, fmt: str) -> str:
@@ -362,5 +566,5 @@ def export_results(
     if fmt == "csv":
         return write_csv(header, rows)
     if fmt == "xlsx":
-        return write_xlsx(header, rows, title="Results")
+        return results_workbook(results, comparison)
     raise ValueError(f"Results export as csv, xlsx or json, not {fmt!r}.")

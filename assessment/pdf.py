@@ -17,8 +17,6 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
-from . import html_parser_cache
-
 # Fetching resources: the app's static files and data: URIs, nothing else
 # ---------------------------------------------------------------------------
 
@@ -95,7 +93,6 @@ def html_to_pdf(html: str, *, extra_css: str = "", check=None) -> bytes:
     `check`, if given, is called between layout and writing (the caller's
     time budget).
     """
-    html_parser_cache.install()
     document = HTML(
         string=without_block_spacing(html),
         base_url=static_base_url(),

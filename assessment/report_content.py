@@ -8,16 +8,14 @@ without WeasyPrint.
 from __future__ import annotations
 
 import base64
-import functools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
-import pyphen
 from django.template.loader import render_to_string
 from django.utils import timezone
-from matplotlib.colors import to_hex
 
 from . import charts, display, evidence
 from .models import Answer, Assessment, Level, NextStep
@@ -47,9 +45,7 @@ DETAILED_PLANS = 5
 # Below the detailed plans, capabilities less than half a level from their
 # target are named rather than given an action: the report stays focused on
 # the gaps that matter.
-NEAR_GAP = 0.5
-# "svg" or "png": see report_charts.
-CHART_FORMAT = "svg"
+NEAR_GAP = Decimal("0.5")
 
 PAPER_SIZES = {"a4": "A4", "letter": "US Letter"}
 
@@ -146,26 +142,26 @@ def summary_sentences(
             "maturity level; it fills in as participants submit."
         )
         return sentences
-    targets = [c.target for c in results.capabilities]
-    target = sum(targets) / len(targets) if targets else 0
     sentences.append(
         f"Overall FinOps maturity is {results.overall_level_name} "
-        f"({results.overall:.1f} on the 0–3 scale), against an average "
-        f"target of {target:.1f}."
+        f"({display.score(results.shown_overall)} on the 0–3 scale), against an "
+        f"average target of {display.score(results.shown_target)}."
     )
     scored = sorted(
-        (d for d in results.domains if d.score is not None), key=lambda d: d.score
+        (d for d in results.domains if d.exact_score is not None),
+        key=lambda d: d.exact_score,
     )
-    if len(scored) >= 2 and scored[-1].score != scored[0].score:
+    if len(scored) >= 2 and scored[-1].shown_score != scored[0].shown_score:
         best, worst = scored[-1], scored[0]
         sentences.append(
-            f"The strongest domain is {best.domain.name} ({best.score:.1f}, "
-            f"{best.level_name}); the weakest is {worst.domain.name} "
-            f"({worst.score:.1f}, {worst.level_name})."
+            f"The strongest domain is {best.domain.name} "
+            f"({display.score(best.shown_score)}, {best.level_name}); the weakest "
+            f"is {worst.domain.name} ({display.score(worst.shown_score)}, "
+            f"{worst.level_name})."
         )
     below = results.priorities
     if below:
-        top = [f"{c.capability.name} (gap {c.gap:.1f})" for c in below[:3]]
+        top = [f"{c.capability.name} (gap {display.gap(c.gap)})" for c in below[:3]]
         sentences.append(
             f"{_plural(len(below), 'capability', 'capabilities')} of "
             f"{len(results.capabilities)} "
@@ -186,11 +182,11 @@ def summary_sentences(
         key=lambda c: c.dont_know_rate,
         default=None,
     )
-    if unknown is not None and unknown.dont_know_rate >= 0.2:
+    if unknown is not None and display.shown_percent(unknown.dont_know_rate) >= 20:
         sentences.append(
             f"“Don't know” was most frequent for {unknown.capability.name} "
-            f"({unknown.dont_know_rate:.0%} of answers), a sign of a knowledge "
-            "gap to close."
+            f"({display.percent(unknown.dont_know_rate)} of answers), a sign of a "
+            "knowledge gap to close."
         )
     return sentences
 
@@ -198,11 +194,11 @@ def summary_sentences(
 def reached_level(result: CapabilityResult) -> int:
     """Return the last level a prioritised capability has fully reached.
 
-    A score of 1.7 is labelled Walk but Walk is not reached yet: its next
-    steps are those from Crawl to Walk. Prioritised capabilities are below
-    their target, so this is always below the target.
+    A score shown as 1.7 is labelled Walk but Walk is not reached yet: its
+    next steps are those from Crawl to Walk. Prioritised capabilities are
+    below their target, so this is always below the target.
     """
-    return min(math.floor(result.score or 0), result.target - 1)
+    return min(math.floor(result.shown_score or 0), result.target - 1)
 
 
 def step_plans(results: AssessmentResults) -> tuple[list[StepPlan], list]:
@@ -267,11 +263,9 @@ def participation_rows(
     return rows
 
 
-def image_uri(chart: str | bytes) -> str:
-    """Return a chart (SVG text or PNG bytes) as a data: URI for <img>."""
-    if isinstance(chart, str):
-        return "data:image/svg+xml;base64," + base64.b64encode(chart.encode()).decode()
-    return "data:image/png;base64," + base64.b64encode(chart).decode()
+def image_uri(svg: str) -> str:
+    """Return an SVG chart as a data: URI for <img>."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
 def report_context(
@@ -340,6 +334,7 @@ def report_context(
         "movers": largest_changes(comparison),
         "knowledge_gaps": knowledge_gaps,
         "legend": [(charts.VALUE_COLOURS[v], label) for v, label in DISTRIBUTION],
+        "heat_legend": heat_legend(),
         "evidence": cost_evidence,
         "evidence_rows": evidence.evidence_rows(results, cost_evidence),
         "mismatches": mismatches,
@@ -353,30 +348,19 @@ def report_context(
     }
 
 
-def _render(fig, chart_format: str) -> str:
-    if chart_format == "svg":
-        return image_uri(charts.to_svg(fig))
-    return image_uri(charts.to_png(fig))
-
-
 def report_charts(
-    results: AssessmentResults,
-    deadline: Deadline | None = None,
-    *,
-    chart_format: str | None = None,
+    results: AssessmentResults, deadline: Deadline | None = None
 ) -> dict[str, object]:
-    """Draw the report's matplotlib chart, the domain radar, as a data: URI.
+    """Draw the report's matplotlib chart, the domain radar, as an SVG data: URI.
 
-    SVG by default: vector and sharp at any zoom; PNG (150 dpi) costs about
-    as much in total and weighs more (see bench/report.py). The per-domain
-    bar charts are drawn in HTML (see `capability_row`).
+    The per-domain bar charts and heatmaps are drawn in HTML (see
+    `capability_row` and `heatmap_table`).
     """
-    chart_format = chart_format or CHART_FORMAT
     if deadline:
         deadline.check()
     if results.overall is None:
         return {"radar": None}
-    return {"radar": _render(charts.radar(results), chart_format)}
+    return {"radar": image_uri(charts.to_svg(charts.radar(results)))}
 
 
 @dataclass(frozen=True)
@@ -398,9 +382,7 @@ def largest_changes(
     The domain pages show every capability's change; the comparison section
     names the few that moved most, so the trend reads at a glance.
     """
-    moved = [
-        d for d in (comparison.capabilities if comparison else []) if d.shown_change
-    ]
+    moved = [d for d in (comparison.capabilities if comparison else []) if d.change]
     rises = sorted((d for d in moved if d.change > 0), key=lambda d: -d.change)
     falls = sorted((d for d in moved if d.change < 0), key=lambda d: d.change)
     return {"rises": rises[:count], "falls": falls[:count]}
@@ -418,78 +400,83 @@ def capability_row(
     return CapabilityRow(
         result,
         distribution_background(result.counts),
-        round((result.score or 0) / Level.RUN * 100, 2),
+        round(float(result.shown_score or 0) / Level.RUN * 100, 2),
         round(result.target / Level.RUN * 100, 2),
         change,
     )
 
 
-# Heatmap cells take one of this many shades, as classes: an inline style per
-# cell would be parsed by WeasyPrint cell by cell.
-HEAT_SHADES = 12
-
-
 @dataclass(frozen=True)
 class HeatCell:
-    score: float | None
+    score: Decimal | None  # as shown
     span: int = 1  # columns covered: a run of blank cells is one cell
 
     @property
     def shade(self) -> int | None:
-        """Return the cell's shade class number (0 to HEAT_SHADES - 1)."""
-        if self.score is None:
-            return None
-        return min(int(self.score / 3 * HEAT_SHADES), HEAT_SHADES - 1)
+        """Return the cell's shade class number (`charts.heat_shade`)."""
+        return charts.heat_shade(self.score)
 
 
 def heat_styles() -> str:
-    """Return the CSS of the heatmap shades, in the charts' colour scale."""
-    return " ".join(
-        f".heat-{i} {{ background: {to_hex(charts.HEAT((i + 0.5) / HEAT_SHADES))}; }}"
-        for i in range(HEAT_SHADES)
-    )
+    """Return the CSS of the heatmap shades, in the charts' colour scale.
 
-
-@functools.cache
-def _hyphenator() -> pyphen.Pyphen:
-    return pyphen.Pyphen(lang="en_US")
-
-
-@functools.lru_cache(maxsize=256)
-def soft_hyphenated(name: str) -> str:
-    """Return a name with soft hyphens in its long words.
-
-    Persona names head narrow heatmap columns: "Practitioner" must break
-    between syllables (Prac-ti-tion-er), not anywhere. Marking the breaks
-    here is cached; WeasyPrint's automatic hyphenation would look every
-    word of the column up on every render.
+    As classes: an inline style per cell would be parsed by WeasyPrint cell
+    by cell.
     """
-    return " ".join(
-        _hyphenator().inserted(word, hyphen="\u00ad") if len(word) > 8 else word
-        for word in name.split(" ")
-    )
+    return charts.heat_css()
 
 
-def heatmap_table(
-    capabilities: list[CapabilityResult],
-) -> tuple[list[str], list[tuple[CapabilityResult, list[HeatCell]]]]:
+def heat_legend() -> list[tuple[Decimal, int]]:
+    """Return the heatmap's key: each level's score and its shade."""
+    return [(Decimal(level), charts.heat_shade(Decimal(level))) for level in Level]
+
+
+# Persona headings of a heatmap stay upright while their longest word fits
+# its column: the persona columns share about 128 mm of an A4 text width,
+# and a heading character takes at most about 1.5 mm (plus the padding).
+# Crowded headings are turned to read upwards instead of breaking a word.
+PERSONA_COLUMNS_MM = 128
+HEADING_CHAR_MM = 1.5
+HEADING_PADDING_MM = 1.6
+
+
+class HeatTable(NamedTuple):
+    """A domain's persona heatmap: column headings, rows and heading layout."""
+
+    personas: list[str]
+    rows: list[tuple[CapabilityResult, list[HeatCell]]]
+    upright: bool  # headings read across; else turned to read upwards
+
+
+def upright_headings(names: list[str]) -> bool:
+    """Return whether every word of these column headings fits across."""
+    if not names:
+        return True
+    longest = max(len(word) for name in names for word in name.split())
+    needed = longest * HEADING_CHAR_MM + HEADING_PADDING_MM
+    return needed <= PERSONA_COLUMNS_MM / len(names)
+
+
+def heatmap_table(capabilities: list[CapabilityResult]) -> HeatTable:
     """Return a persona x capability heatmap: column headings and rows.
 
     Drawn as an HTML table rather than an image: the text stays crisp and
     searchable, and it lays out several times faster than a matplotlib
     image in WeasyPrint. Only personas with at least k answers have a score
     (CapabilityResult.persona_scores already respects the threshold); a
-    persona that has none in these capabilities gets no column.
+    persona that has none in these capabilities gets no column. Headings
+    never break inside a word: they read upwards when columns are narrow.
     """
     personas = shown_personas(capabilities)
     rows = []
     for capability in capabilities:
-        scores = {ps.persona.pk: ps.score for ps in capability.persona_scores}
+        scores = {ps.persona.pk: ps.shown_score for ps in capability.persona_scores}
         rows.append((capability, heat_cells([scores.get(p.pk) for p in personas])))
-    return [soft_hyphenated(p.name) for p in personas], rows
+    names = [p.name for p in personas]
+    return HeatTable(names, rows, upright_headings(names))
 
 
-def heat_cells(scores: list[float | None]) -> list[HeatCell]:
+def heat_cells(scores: list[Decimal | None]) -> list[HeatCell]:
     """Return a heatmap row's cells, each run of blanks merged into one.
 
     Most cells are blank (personas not asked, or hidden under k) and each

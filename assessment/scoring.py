@@ -6,9 +6,14 @@ priorities, domain and overall scores) is computed from those counts in pure
 functions. The number of queries therefore never depends on the number of
 respondents, and the maths is testable without a database.
 
-Arithmetic is exact (`fractions.Fraction`) until a figure leaves this module,
-so that level boundaries and the contested threshold are decided exactly
-(a mean of 1.5 is Walk, not Crawl after a rounding error).
+Arithmetic is exact (`fractions.Fraction`) until a figure leaves this module.
+What people read is the score as displayed (one decimal, half-up, see
+`display`), so every judgement made about a score is made on that shown
+value: its level, its gap to target (and so whether it is a priority), the
+disagreement between personas and the change since the last round. A score
+shown as 1.5 is therefore labelled Walk even when it is 1.487, and a
+capability shown at 2.0 against a target of 2 has no gap. The exact values
+stay available for the data exports.
 
 Rules (also shown on the "How scores are computed" page):
 - Not started = 0, Crawl = 1, Walk = 2, Run = 3; Don't know and Not
@@ -18,9 +23,12 @@ Rules (also shown on the "How scores are computed" page):
 - Capability score = mean of the persona scores (each persona weighs the same).
 - Domain score = mean of its scored capability scores; overall = mean of the
   domain scores.
-- Disagreement = highest - lowest persona score among personas with at least
-  k scored answers; contested when >= 1.
+- Level = the nearest level of the shown score.
+- Gap = target - shown score; below target (a priority) when the gap is > 0.
+- Disagreement = highest - lowest shown persona score among personas with at
+  least k scored answers; contested when >= 1.
 - Priority = rank by positive gap to target, ties by foundational order.
+- Change since the last round = shown score now - shown score then.
 """
 
 from __future__ import annotations
@@ -28,10 +36,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from fractions import Fraction
 
 from django.db.models import Count
 
+from .display import shown_score
 from .models import (
     Answer,
     Assessment,
@@ -65,6 +75,26 @@ class PersonaScore:
     score: float
     n: int  # respondents of this persona with a scored answer
 
+    @property
+    def shown_score(self) -> Decimal:
+        # A persona mean has a small denominator: its float reads back exactly.
+        return shown_score(self.score)
+
+
+@dataclass(frozen=True)
+class AnswerShare:
+    """How many answers of a capability had one value."""
+
+    value: int
+    label: str
+    n: int
+    share: Fraction
+
+    @property
+    def bar_width(self) -> str:
+        """Return the share as a CSS width (layout, not a figure people read)."""
+        return f"{float(self.share) * 100:.2f}%"
+
 
 @dataclass(frozen=True)
 class CapabilityResult:
@@ -73,8 +103,8 @@ class CapabilityResult:
     score: float | None
     respondent_mean: float | None
     median: float | None
-    level: int | None
-    gap: float | None
+    level: int | None  # of the shown score
+    gap: Decimal | None  # target - shown score
     counts: dict[int, int]
     answered: int
     scored: int
@@ -82,10 +112,15 @@ class CapabilityResult:
     not_applicable_rate: float | None
     persona_scores: list[PersonaScore]
     hidden_personas: int
-    disagreement: float | None
+    disagreement: Decimal | None  # between shown persona scores
     contested: bool
     priority: int | None = None
     exact_score: Fraction | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def shown_score(self) -> Decimal | None:
+        """Return the score as displayed (one decimal, half-up)."""
+        return shown_score(self.exact_score)
 
     @property
     def domain(self) -> Domain:
@@ -99,21 +134,20 @@ class CapabilityResult:
     def target_name(self) -> str:
         return Level(self.target).label
 
-    def share(self, value: int) -> float:
+    def share(self, value: int) -> Fraction:
         """Return the share (0-1) of answers with this value."""
-        return self.counts.get(value, 0) / self.answered if self.answered else 0.0
+        return Fraction(self.counts.get(value, 0), self.answered or 1)
 
     @property
-    def dont_know_percent(self) -> float | None:
-        rate = self.dont_know_rate
-        return None if rate is None else rate * 100
+    def not_applicable_count(self) -> int:
+        return self.counts.get(NOT_APPLICABLE, 0)
 
     @property
-    def distribution(self) -> list[tuple[int, str, float]]:
-        """Return (value, label, percent) for each answer value given."""
+    def distribution(self) -> list[AnswerShare]:
+        """Return each answer value given, with its count and share."""
         labels = dict(Answer.Value.choices)
         return [
-            (value, labels[value], self.share(value) * 100)
+            AnswerShare(value, labels[value], self.counts[value], self.share(value))
             for value in ALL_VALUES
             if self.counts.get(value)
         ]
@@ -123,8 +157,8 @@ class CapabilityResult:
 class DomainResult:
     domain: Domain
     score: float | None
-    level: int | None
-    target: float
+    level: int | None  # of the shown score
+    target: float  # mean of the capabilities' targets
     capabilities: list[CapabilityResult]
     exact_score: Fraction | None = field(default=None, repr=False, compare=False)
 
@@ -133,8 +167,18 @@ class DomainResult:
         return level_name(self.level)
 
     @property
-    def gap(self) -> float | None:
-        return None if self.score is None else self.target - self.score
+    def shown_score(self) -> Decimal | None:
+        return shown_score(self.exact_score)
+
+    @property
+    def shown_target(self) -> Decimal:
+        # A mean of a few whole targets: its float reads back exactly.
+        return shown_score(self.target)
+
+    @property
+    def gap(self) -> Decimal | None:
+        """Return the shown target - the shown score."""
+        return shown_gap(self.shown_target, self.exact_score)
 
 
 @dataclass(frozen=True)
@@ -173,10 +217,21 @@ class AssessmentResults:
     business_units: Breakdown
     comments: list[Comment] | None = None
     persona_columns: list[Persona] = field(default_factory=list)
+    exact_overall: Fraction | None = field(default=None, repr=False, compare=False)
 
     @property
     def overall_level_name(self) -> str:
         return level_name(self.overall_level)
+
+    @property
+    def shown_overall(self) -> Decimal | None:
+        return shown_score(self.exact_overall)
+
+    @property
+    def shown_target(self) -> Decimal | None:
+        """Return the mean target of the capabilities, as displayed."""
+        targets = [Fraction(c.target) for c in self.capabilities]
+        return shown_score(mean(targets))
 
 
 # ---------------------------------------------------------------------------
@@ -189,7 +244,7 @@ def level_name(level: int | None) -> str:
     return "" if level is None else Level(level).label
 
 
-def level_label(score: float | Fraction) -> int:
+def level_label(score: float | Fraction | Decimal) -> int:
     """Return the nearest level of a score on the 0-3 scale."""
     if score < Fraction(1, 2):
         return Level.NOT_STARTED
@@ -198,6 +253,21 @@ def level_label(score: float | Fraction) -> int:
     if score < Fraction(5, 2):
         return Level.WALK
     return Level.RUN
+
+
+def shown_level(score: Fraction | None) -> int | None:
+    """Return the level of a score as displayed: 1.487 shows 1.5, so Walk."""
+    shown = shown_score(score)
+    return None if shown is None else level_label(shown)
+
+
+def shown_gap(target: Decimal | int, score: Fraction | None) -> Decimal | None:
+    """Return target - the score as displayed, exactly (2 - 1.95 is 0.0).
+
+    Positive: below target by that much; zero or less: target met.
+    """
+    shown = shown_score(score)
+    return None if shown is None else Decimal(target) - shown
 
 
 def mean(values: Iterable[Fraction]) -> Fraction | None:
@@ -241,9 +311,9 @@ def merge_counts(tables: Iterable[Counts]) -> dict[int, int]:
     return total
 
 
-def disagreement(persona_means: Iterable[Fraction]) -> Fraction | None:
-    """Return highest - lowest persona score, or None with fewer than two."""
-    items = list(persona_means)
+def disagreement(persona_means: Iterable[Fraction]) -> Decimal | None:
+    """Return highest - lowest shown persona score, or None with fewer than two."""
+    items = [shown_score(m) for m in persona_means]
     if len(items) < 2:
         return None
     return max(items) - min(items)
@@ -281,8 +351,8 @@ def capability_result(
         score=_float(score),
         respondent_mean=_float(counts_mean(counts)),
         median=_float(counts_median(counts)),
-        level=None if score is None else level_label(score),
-        gap=None if score is None else float(target - score),
+        level=shown_level(score),
+        gap=shown_gap(target, score),
         counts=counts,
         answered=answered,
         scored=scored,
@@ -293,7 +363,7 @@ def capability_result(
             for persona, m in sorted(visible.items(), key=lambda i: i[0].position)
         ],
         hidden_personas=len(persona_means) - len(visible),
-        disagreement=_float(spread),
+        disagreement=spread,
         contested=spread is not None and spread >= CONTESTED_AT,
         exact_score=score,
     )
@@ -303,13 +373,11 @@ def rank_priorities(capabilities: Iterable[CapabilityResult]) -> list[Capability
     """Return the capabilities below target, numbered by priority.
 
     Largest gap first; equal gaps go to the more foundational capability,
-    because later capabilities build on it.
+    because later capabilities build on it. Gaps are those shown (target -
+    shown score), so the order reads right from the figures on the page.
     """
-    below = [c for c in capabilities if c.exact_score is not None]
-    below = [c for c in below if c.target - c.exact_score > 0]
-    below.sort(
-        key=lambda c: (-(c.target - c.exact_score), c.capability.foundational_rank)
-    )
+    below = [c for c in capabilities if c.gap is not None and c.gap > 0]
+    below.sort(key=lambda c: (-c.gap, c.capability.foundational_rank))
     return [replace(c, priority=rank) for rank, c in enumerate(below, start=1)]
 
 
@@ -319,7 +387,7 @@ def domain_result(domain: Domain, capabilities: list[CapabilityResult]) -> Domai
     return DomainResult(
         domain=domain,
         score=_float(score),
-        level=None if score is None else level_label(score),
+        level=shown_level(score),
         target=float(mean(Fraction(c.target) for c in capabilities) or 0),
         capabilities=capabilities,
         exact_score=score,
@@ -367,7 +435,7 @@ def combine(
         assessment=assessment,
         k=k,
         overall=_float(overall),
-        overall_level=None if overall is None else level_label(overall),
+        overall_level=shown_level(overall),
         domains=domain_results,
         capabilities=results,
         priorities=sorted(
@@ -379,6 +447,7 @@ def combine(
         business_units=breakdown(unit_respondents, k),
         comments=comments,
         persona_columns=shown_personas(results),
+        exact_overall=overall,
     )
 
 
@@ -474,21 +543,26 @@ def _comments(assessment: Assessment, capabilities: dict[int, Capability]):
 
 @dataclass(frozen=True)
 class Delta:
+    """A score now and in the previous round (exact; None for no score)."""
+
     label: str
-    current: float | None
-    previous: float | None
+    current: Fraction | None
+    previous: Fraction | None
 
     @property
-    def change(self) -> float | None:
+    def shown_current(self) -> Decimal | None:
+        return shown_score(self.current)
+
+    @property
+    def shown_previous(self) -> Decimal | None:
+        return shown_score(self.previous)
+
+    @property
+    def change(self) -> Decimal | None:
+        """Return shown score now - shown score then, so 1.5 after 1.4 is +0.1."""
         if self.current is None or self.previous is None:
             return None
-        return self.current - self.previous
-
-    @property
-    def shown_change(self) -> float | None:
-        """Return the change as displayed (one decimal), so 0.04 reads as 0.0."""
-        change = self.change
-        return None if change is None else round(change, 1) + 0.0
+        return self.shown_current - self.shown_previous
 
 
 @dataclass(frozen=True)
@@ -567,16 +641,20 @@ def round_comparison(
     capability_deltas = []
     for result in current.capabilities:
         old = matched.get(result.capability.pk)
-        old_score = then_by_pk[old.pk].score if old else None
-        capability_deltas.append(Delta(result.capability.name, result.score, old_score))
+        old_score = then_by_pk[old.pk].exact_score if old else None
+        capability_deltas.append(
+            Delta(result.capability.name, result.exact_score, old_score)
+        )
     domain_deltas = [
-        Delta(d.domain.name, d.score, _previous_domain_score(d, previous, matched))
+        Delta(
+            d.domain.name, d.exact_score, _previous_domain_score(d, previous, matched)
+        )
         for d in current.domains
     ]
     used = {c.pk for c in matched.values()}
     return Comparison(
         previous=previous.assessment,
-        overall=Delta("Overall", current.overall, previous.overall),
+        overall=Delta("Overall", current.exact_overall, previous.exact_overall),
         domains=domain_deltas,
         capabilities=capability_deltas,
         unmatched=[c.name for c in caps_then if c.pk not in used],
@@ -587,11 +665,11 @@ def _previous_domain_score(
     domain: DomainResult,
     previous: AssessmentResults,
     matched: Mapping[int, Capability],
-) -> float | None:
+) -> Fraction | None:
     """Find the previous round's domain: same slug, else where its capabilities were."""
     by_slug = {d.domain.slug: d for d in previous.domains}
     if domain.domain.slug in by_slug:
-        return by_slug[domain.domain.slug].score
+        return by_slug[domain.domain.slug].exact_score
     old_domains = [
         matched[c.capability.pk].domain_id
         for c in domain.capabilities
@@ -600,7 +678,7 @@ def _previous_domain_score(
     if not old_domains:
         return None
     most = max(set(old_domains), key=old_domains.count)
-    return next((d.score for d in previous.domains if d.domain.pk == most), None)
+    return next((d.exact_score for d in previous.domains if d.domain.pk == most), None)
 
 
 def previous_comparison(current: AssessmentResults) -> Comparison | None:

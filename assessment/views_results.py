@@ -6,6 +6,8 @@ answers are for owners only.
 """
 
 import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -19,7 +21,7 @@ from django.views.decorators.http import require_GET
 
 from . import charts, evidence, exports, reports
 from .access import get_assessment_for_user
-from .models import Answer, Assessment, Level, Membership
+from .models import Answer, Assessment, Capability, Level, Membership
 from .participation import participation_summary
 from .report_content import PAPER_SIZES, ReportOptions
 from .scoring import (
@@ -71,6 +73,7 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "answer_values": Answer.Value.choices,
         "charts": _charts(results) if results.respondents else None,
         "persona_table": _persona_table(results),
+        "heat_legend": _heat_legend(),
         "evidence": cost_evidence,
         "mismatches": mismatches,
         "mismatched": {m.result.capability.pk for m in mismatches},
@@ -81,19 +84,37 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "assessment/results/dashboard.html", ctx)
 
 
-def _persona_table(results: AssessmentResults) -> list[dict]:
+@dataclass(frozen=True)
+class HeatRow:
+    """A capability's persona scores as shown, one per persona column."""
+
+    capability: Capability
+    cells: list[tuple[Decimal | None, int | None]]  # (shown score, shade)
+    hidden: int
+
+
+def _persona_table(results: AssessmentResults) -> list[HeatRow]:
     """Lay persona scores out as rows of the persona columns (blank under k)."""
     table = []
     for cap in results.capabilities:
-        scores = {ps.persona.pk: ps.score for ps in cap.persona_scores}
+        scores = {ps.persona.pk: ps.shown_score for ps in cap.persona_scores}
+        shown = [scores.get(p.pk) for p in results.persona_columns]
         table.append(
-            {
-                "capability": cap.capability,
-                "scores": [scores.get(p.pk) for p in results.persona_columns],
-                "hidden": cap.hidden_personas,
-            }
+            HeatRow(
+                cap.capability,
+                [(score, charts.heat_shade(score)) for score in shown],
+                cap.hidden_personas,
+            )
         )
     return table
+
+
+def _heat_legend() -> list[tuple[int, int, str]]:
+    """Return the heatmap legend: (level, shade, name) of each level's colour."""
+    return [
+        (level, charts.heat_shade(Decimal(level)), label)
+        for level, label in Level.choices
+    ]
 
 
 def _charts(results: AssessmentResults) -> dict[str, str]:
@@ -102,28 +123,18 @@ def _charts(results: AssessmentResults) -> dict[str, str]:
     Drawing takes most of the page's time; the key changes whenever a drawn
     figure does, so a cached chart is never stale.
     """
-    drawn = (
-        results.k,
-        [(d.domain.name, d.score, d.target) for d in results.domains],
-        [
-            (c.capability.name, [(p.persona.name, p.score) for p in c.persona_scores])
-            for c in results.capabilities
-        ],
-    )
+    drawn = [(d.domain.name, d.score, d.target) for d in results.domains]
     key = "results-charts:" + hashlib.sha256(repr(drawn).encode()).hexdigest()
     svgs = cache.get(key)
     if svgs is None:
-        svgs = {
-            "radar": charts.radar_svg(results),
-            "heatmap": charts.heatmap_svg(results),
-        }
+        svgs = {"radar": charts.radar_svg(results)}
         cache.set(key, svgs, CHART_CACHE_SECONDS)
     return svgs
 
 
 def method(request: HttpRequest) -> HttpResponse:
     """Explain how every figure on the results pages is computed."""
-    ctx = {"levels": Level.choices, "contested_at": float(CONTESTED_AT)}
+    ctx = {"levels": Level.choices, "contested_at": CONTESTED_AT}
     return render(request, "assessment/results/method.html", ctx)
 
 

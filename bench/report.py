@@ -52,7 +52,7 @@ def setup_django(database: Path) -> None:
     call_command("load_catalogue", verbosity=0, stdout=io.StringIO())
 
 
-def child(respondents: int, runs: int, soak: int, chart_format: str) -> dict:
+def child(respondents: int, runs: int, soak: int) -> dict:
     """Seed one database and measure its report (runs in a child process)."""
     with tempfile.TemporaryDirectory() as folder:
         setup_django(Path(folder) / "bench.sqlite3")
@@ -62,7 +62,6 @@ def child(respondents: int, runs: int, soak: int, chart_format: str) -> dict:
         from assessment.demo import demo_organisation_create, demo_rounds_create
         from assessment.models import Assessment
 
-        report_content.CHART_FORMAT = chart_format
         organisation, _ = demo_organisation_create()
         rounds = demo_rounds_create(
             organisation=organisation, respondents=respondents, seed=2026
@@ -88,7 +87,6 @@ def child(respondents: int, runs: int, soak: int, chart_format: str) -> dict:
             cpu_times.append(time.process_time() - cpu_started)
         result = {
             "respondents": respondents,
-            "charts": chart_format,
             "first_s": round(first, 3),
             "median_s": round(statistics.median(times), 3),
             "min_s": round(min(times), 3),
@@ -112,7 +110,7 @@ def child(respondents: int, runs: int, soak: int, chart_format: str) -> dict:
         return result
 
 
-def run_child(respondents: int, runs: int, soak: int, chart_format: str) -> dict:
+def run_child(respondents: int, runs: int, soak: int) -> dict:
     command = [
         sys.executable,
         __file__,
@@ -123,8 +121,6 @@ def run_child(respondents: int, runs: int, soak: int, chart_format: str) -> dict
         str(runs),
         "--soak",
         str(soak),
-        "--charts",
-        chart_format,
     ]
     # The command is this script with numbers: no untrusted input.
     output = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603
@@ -136,15 +132,14 @@ def main() -> None:
     parser.add_argument("--respondents", type=int, action="append")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--soak", type=int, default=0)
-    parser.add_argument("--charts", choices=["svg", "png"], default="svg")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        result = child(args.respondents[0], args.runs, args.soak, args.charts)
+        result = child(args.respondents[0], args.runs, args.soak)
         print(json.dumps(result))
         return
     for respondents in args.respondents or [50, 500, 5000]:
-        result = run_child(respondents, args.runs, args.soak, args.charts)
+        result = run_child(respondents, args.runs, args.soak)
         print(json.dumps(result), flush=True)
 
 

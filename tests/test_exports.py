@@ -24,8 +24,9 @@ def _csv(content: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
 
 
-def _xlsx(content: bytes) -> list[tuple]:
-    sheet = load_workbook(io.BytesIO(content)).active
+def _xlsx(content: bytes, sheet: str | None = None) -> list[tuple]:
+    book = load_workbook(io.BytesIO(content))
+    sheet = book[sheet] if sheet else book.active
     return list(sheet.iter_rows(values_only=True))
 
 
@@ -74,7 +75,7 @@ def test_raw_answers_xlsx_keeps_non_ascii(assessment):
 def test_results_csv_and_xlsx_carry_full_precision(assessment):
     results = assessment_results(assessment)
     csv_rows = _csv(exports.export_results(results, "csv"))
-    xlsx_rows = _xlsx(exports.export_results(results, "xlsx"))
+    xlsx_rows = _xlsx(exports.export_results(results, "xlsx"), "Data")
     header = csv_rows[0]
     assert header[:4] == ["Row", "Domain", "Capability", "Score"]
     assert "Persona: FinOps Practitioner" in header

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from assessment import display
 from assessment.models import Assessment
 
 from .results_helpers import AL, DI, hand_example, respond, scoped_assessment
@@ -46,7 +47,7 @@ def test_the_dashboard_and_the_json_agree(client, owner, assessment):
     for cap in data["capabilities"]:
         row = re.search(rf'id="cap-{cap["slug"]}".*?</tr>', html, re.S).group(0)
         shown = re.search(r'text-end fw-semibold">([^<]+)<', row).group(1)
-        assert shown == f"{cap['score']:.1f}"
+        assert shown == display.score(cap["score"])
 
 
 def test_viewer_sees_aggregates_without_unpublished_comments(

@@ -1,5 +1,6 @@
 """Scoring engine: the hand-computed example, invariants and query counts."""
 
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from assessment.models import Capability, Domain, Level, Persona
 from assessment.scoring import (
+    Delta,
     assessment_results,
     breakdown,
     capability_result,
@@ -17,6 +19,7 @@ from assessment.scoring import (
     level_label,
     rank_priorities,
     round_comparison,
+    shown_level,
 )
 
 from .results_helpers import AL, BU, DI, FC, hand_example, respond, scoped_assessment
@@ -43,7 +46,8 @@ def test_it_scores_data_ingestion_as_worked_out_by_hand(results):
     # Persona means: practitioners (3+2)/2, engineering (1+1)/2, finance 2.
     assert di.score == approx((2.5 + 1 + 2) / 3)
     assert di.level == Level.WALK
-    assert di.gap == approx(2 - 11 / 6)
+    # Shown as 1.8 against a target of 2.
+    assert (di.shown_score, di.gap) == (Decimal("1.8"), Decimal("0.2"))
     assert di.respondent_mean == approx(9 / 5)
     assert di.median == 2
     assert di.counts == {0: 0, 1: 2, 2: 2, 3: 1, -1: 1, -2: 0}
@@ -65,7 +69,7 @@ def test_it_scores_allocation_as_worked_out_by_hand(results):
     al = by_slug(results)[AL]
     assert al.score == approx(14 / 9)
     assert al.level == Level.WALK
-    assert al.gap == approx(13 / 9)
+    assert (al.shown_score, al.gap) == (Decimal("1.6"), Decimal("1.4"))
     assert al.respondent_mean == approx(8 / 5)
     assert al.median == 2
     assert al.counts == {0: 1, 1: 1, 2: 2, 3: 1, -1: 0, -2: 1}
@@ -82,7 +86,7 @@ def test_it_scores_forecasting_as_worked_out_by_hand(results):
     # Engineering answered only "Don't know": no persona score at all.
     assert fc.score == approx(7 / 6)
     assert fc.level == Level.CRAWL
-    assert fc.gap == approx(5 / 6)
+    assert (fc.shown_score, fc.gap) == (Decimal("1.2"), Decimal("0.8"))
     assert fc.respondent_mean == approx(5 / 4)
     assert fc.median == 1
     assert fc.dont_know_rate == approx(2 / 6)
@@ -94,10 +98,11 @@ def test_it_scores_forecasting_as_worked_out_by_hand(results):
 def test_it_scores_budgeting_as_worked_out_by_hand(results):
     bu = by_slug(results)[BU]
     assert bu.score == approx(23 / 12)
-    assert bu.gap == approx(1 - 23 / 12)
+    assert (bu.shown_score, bu.gap) == (Decimal("1.9"), Decimal("-0.9"))
     assert bu.median == 2
     assert bu.answered == 5
-    assert bu.disagreement == approx(5 / 6)
+    # Practitioners 7/3 and engineering 3/2, shown as 2.3 and 1.5.
+    assert bu.disagreement == Decimal("0.8")
     assert bu.contested is False
     assert bu.priority is None
 
@@ -288,6 +293,43 @@ def test_equal_gaps_go_to_the_more_foundational_capability():
     assert [(c.capability.pk, c.priority) for c in ranked] == [(3, 1), (2, 2), (1, 3)]
 
 
+# --- Judgements follow the score as shown ------------------------------------
+
+
+def test_the_level_is_that_of_the_score_as_shown():
+    # 29/20 = 1.45 shows as 1.5, so it reads Walk like every other 1.5.
+    result = _score({_persona(0): {1: 11, 2: 9}})
+    assert (result.shown_score, result.level) == (Decimal("1.5"), Level.WALK)
+    assert shown_level(Fraction(1487, 1000)) == Level.WALK
+    assert shown_level(Fraction(1449, 1000)) == Level.CRAWL
+    assert shown_level(None) is None
+
+
+def test_a_capability_shown_at_its_target_has_no_gap_and_no_priority():
+    # 39/20 = 1.95 shows as 2.0 against a target of 2.
+    at_target = _score({_persona(0): {2: 19, 1: 1}})
+    assert (at_target.shown_score, at_target.gap) == (Decimal("2.0"), 0)
+    below = _score({_persona(0): {2: 17, 1: 3}})  # 1.85 shows 1.9
+    assert below.gap == Decimal("0.1")
+    ranked = rank_priorities([at_target, below])
+    assert [(c.gap, c.priority) for c in ranked] == [(Decimal("0.1"), 1)]
+
+
+def test_disagreement_and_contested_come_from_the_persona_scores_as_shown():
+    # 1 against 39/20 (shown 2.0): exactly 0.95 apart, but read a level apart.
+    tables = {_persona(0): {1: 2}, _persona(1): {2: 19, 1: 1}}
+    result = _score(tables)
+    assert result.disagreement == Decimal("1.0")
+    assert result.contested is True
+
+
+def test_a_change_is_the_shown_score_now_minus_the_shown_score_then():
+    # 1.45 now (shown 1.5) after 1.34 (shown 1.3): read as +0.2, not +0.1.
+    delta = Delta("Allocation", Fraction(29, 20), Fraction(134, 100))
+    assert delta.change == Decimal("0.2")
+    assert Delta("Allocation", Fraction(1, 3), None).change is None
+
+
 def test_breakdown_folds_groups_below_k():
     result = breakdown({"A": 5, "B": 2, "C": 1}, 3)
     assert [(g.label, g.n) for g in result.groups] == [("A", 5)]
@@ -309,7 +351,8 @@ def test_it_compares_rounds_by_capability_and_domain(organisation, framework):
     assert changes == {"Data Ingestion": 1.0, "Allocation": 0.0, "Forecasting": None}
     understand = comparison.domains[0]
     assert (understand.previous, understand.current) == (1.0, 1.5)
-    assert comparison.overall.change == approx(((1.5 + 3) / 2) - 1.0)
+    # Overall 9/4 now (shown 2.3) against 1 then.
+    assert comparison.overall.change == Decimal("1.3")
 
 
 def test_it_matches_renamed_capabilities_through_aliases(framework):

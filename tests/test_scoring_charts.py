@@ -1,8 +1,12 @@
-"""Charts: valid, deterministic SVG/PNG that respects the anonymity threshold."""
+"""Charts: valid, deterministic SVG; the heatmap's shades and their CSS."""
 
+import re
 import xml.etree.ElementTree as ET
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from assessment import charts
 from assessment.scoring import assessment_results
@@ -15,33 +19,12 @@ def results(organisation, framework):
     return assessment_results(hand_example(organisation, framework))
 
 
-def test_every_chart_is_well_formed_svg(results):
-    svgs = [
-        charts.radar_svg(results),
-        charts.heatmap_svg(results),
-    ]
-    for svg in svgs:
-        assert svg.startswith("<svg")
-        ET.fromstring(svg)  # noqa: S314 (our own output) raises if malformed
-
-
-def test_svg_output_is_deterministic(results):
-    assert charts.heatmap_svg(results) == charts.heatmap_svg(results)
-    assert charts.radar_svg(results) == charts.radar_svg(results)
-    assert "<dc:date>" not in charts.radar_svg(results)
-
-
-def test_charts_keep_names_as_text(results):
-    heatmap = charts.heatmap_svg(results)
-    assert "Data Ingestion" in heatmap
-    assert "1.8" in heatmap  # a persona score label, one decimal
-
-
-def test_heatmap_shows_only_personas_with_at_least_k_answers(results):
-    svg = charts.heatmap_svg(results)
-    assert "Engineering" in svg
-    # Finance has one respondent (k = 2): never a column of its own.
-    assert "Finance" not in svg
+def test_the_radar_is_well_formed_deterministic_svg(results):
+    svg = charts.radar_svg(results)
+    assert svg.startswith("<svg")
+    ET.fromstring(svg)  # noqa: S314 (our own output) raises if malformed
+    assert charts.radar_svg(results) == svg
+    assert "<dc:date>" not in svg
 
 
 def test_radar_falls_back_to_bars_with_fewer_than_three_domains(results):
@@ -63,13 +46,25 @@ def test_radar_draws_a_polar_chart_for_many_domains(organisation, framework):
     assert "Not started" not in svg  # no fallback bar axis
 
 
-def test_charts_render_without_any_answer(organisation, framework):
+def test_the_radar_renders_without_any_answer(organisation, framework):
     assessment = scoped_assessment(organisation, framework, [DI], {DI: 2})
-    empty = assessment_results(assessment)
-    assert "No persona has 3 or more answers yet." in charts.heatmap_svg(empty)
-    assert charts.radar_svg(empty).startswith("<svg")
+    assert charts.radar_svg(assessment_results(assessment)).startswith("<svg")
 
 
-def test_png_rendering_gives_a_png(results):
-    png = charts.to_png(charts.radar(results), dpi=50)
-    assert png.startswith(b"\x89PNG")
+@pytest.mark.parametrize(
+    ("shown", "shade"),
+    [("0.0", 0), ("1.0", 4), ("1.5", 6), ("2.0", 8), ("2.9", 11), ("3.0", 11)],
+)
+def test_a_heatmap_shade_follows_the_score_as_shown(shown, shade):
+    assert charts.heat_shade(Decimal(shown)) == shade
+    assert charts.heat_shade(None) is None
+
+
+def test_the_dashboard_styles_carry_the_heatmap_shades_of_the_report():
+    css = (Path(settings.STATICFILES_DIRS[0]) / "css" / "app.css").read_text()
+    colours = dict(
+        re.findall(
+            r"^\.heat-(\d+),[^{]*\{ background-color: (#[0-9a-f]{6}); \}", css, re.M
+        )
+    )
+    assert colours == {str(i): charts.heat_colour(i) for i in range(charts.HEAT_SHADES)}

@@ -1,0 +1,100 @@
+"""Accessibility in a real Chromium: axe-core finds no serious problem.
+
+axe-core comes bundled with axe-playwright-python: nothing is downloaded.
+The pages are those participants and leadership use most, with demo data so
+that badges, charts, heatmap shades and tables are all on the page.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
+from assessment.demo import demo_organisation_create, demo_rounds_create
+
+from .survey_factories import invite
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made
+# here between browser steps are still plain synchronous ones.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+sync_api = pytest.importorskip("playwright.sync_api")
+axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+]
+BLOCKING = {"serious", "critical"}
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+            ],
+        )
+        yield browser
+        browser.close()
+        connections.close_all()
+
+
+@pytest.fixture
+def demo(live_server):
+    """The demo organisation: two rounds, the current one open with results."""
+    # live_server is transactional: the session's catalogue has been flushed.
+    for path in catalogue_files():
+        load_catalogue(read_catalogue(path))
+    organisation, logins = demo_organisation_create()
+    rounds = demo_rounds_create(organisation=organisation, respondents=30, seed=3)
+    owner = next(login for login in logins if login.role == "owner")
+    return rounds.current, owner
+
+
+def serious_violations(page) -> list[str]:
+    """Return axe's serious and critical violations on the page, readably."""
+    results = axe_playwright.Axe().run(page)
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['html'][:120]}"
+        for violation in results.response["violations"]
+        if violation["impact"] in BLOCKING
+        for node in violation["nodes"]
+    ]
+
+
+def test_the_survey_pages_have_no_serious_accessibility_problem(
+    browser, demo, live_server
+):
+    assessment, _ = demo
+    token = invite(assessment, "engineering", "axe@example.com")
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/s/{token}/")
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Start").click()
+    sync_api.expect(page.locator("fieldset.question").first).to_be_visible()
+    assert serious_violations(page) == []
+
+
+def test_the_owner_pages_have_no_serious_accessibility_problem(
+    browser, demo, live_server
+):
+    assessment, owner = demo
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", owner.password)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live_server.url + assessment.get_absolute_url())
+    assert serious_violations(page) == []
+    page.goto(live_server.url + assessment.get_absolute_url() + "results/")
+    sync_api.expect(page.locator("table.heatmap")).to_be_visible()
+    assert serious_violations(page) == []
