@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 
 from .models import (
     Answer,
@@ -19,51 +21,67 @@ from .models import (
     Response,
     ScopedCapability,
 )
+from .text import ControlCharacterValidator
 
 
-class DomainInline(admin.TabularInline):
+class PlainText:
+    """Refuse control characters in every text an admin types.
+
+    Multi-line fields keep tabs and line breaks. Mixed into every ModelAdmin
+    and inline below.
+    """
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(field, forms.CharField):
+            multiline = isinstance(db_field, models.TextField)
+            field.validators.append(ControlCharacterValidator(multiline=multiline))
+        return field
+
+
+class DomainInline(PlainText, admin.TabularInline):
     model = Domain
     extra = 0
     fields = ["position", "slug", "name"]
 
 
-class PersonaInline(admin.TabularInline):
+class PersonaInline(PlainText, admin.TabularInline):
     model = Persona
     extra = 0
     fields = ["position", "slug", "name", "kind"]
 
 
 @admin.register(FrameworkVersion)
-class FrameworkVersionAdmin(admin.ModelAdmin):
+class FrameworkVersionAdmin(PlainText, admin.ModelAdmin):
     list_display = ["name", "slug", "published"]
     inlines = [DomainInline, PersonaInline]
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(PlainText, admin.ModelAdmin):
     list_display = ["name", "version", "position"]
     list_filter = ["version"]
 
 
 @admin.register(Persona)
-class PersonaAdmin(admin.ModelAdmin):
+class PersonaAdmin(PlainText, admin.ModelAdmin):
     list_display = ["name", "kind", "version", "position"]
     list_filter = ["version", "kind"]
 
 
-class CapabilityAliasInline(admin.TabularInline):
+class CapabilityAliasInline(PlainText, admin.TabularInline):
     model = CapabilityAlias
     extra = 0
 
 
-class NextStepInline(admin.StackedInline):
+class NextStepInline(PlainText, admin.StackedInline):
     model = NextStep
     extra = 0
     fields = [("from_level", "position"), "action", ("owner", "kpi")]
 
 
 @admin.register(Capability)
-class CapabilityAdmin(admin.ModelAdmin):
+class CapabilityAdmin(PlainText, admin.ModelAdmin):
     list_display = ["name", "domain", "position", "foundational_rank", "version"]
     list_filter = ["version", "domain"]
     search_fields = ["name", "description"]
@@ -72,34 +90,34 @@ class CapabilityAdmin(admin.ModelAdmin):
 
 
 @admin.register(NextStep)
-class NextStepAdmin(admin.ModelAdmin):
+class NextStepAdmin(PlainText, admin.ModelAdmin):
     list_display = ["capability", "from_level", "position", "owner", "kpi"]
     list_filter = ["capability__version", "from_level", "owner"]
     search_fields = ["action", "kpi"]
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(PlainText, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(PlainText, admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
 
 
-class ScopedCapabilityInline(admin.TabularInline):
+class ScopedCapabilityInline(PlainText, admin.TabularInline):
     model = ScopedCapability
     extra = 0
     fields = ["capability", "target_level"]
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(admin.ModelAdmin):
+class AssessmentAdmin(PlainText, admin.ModelAdmin):
     list_display = ["title", "organisation", "status", "closes_on", "created_at"]
     list_filter = ["status", "organisation"]
     search_fields = ["title"]
@@ -107,7 +125,7 @@ class AssessmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(PlainText, admin.ModelAdmin):
     list_display = ["__str__", "assessment", "persona", "sent_at", "reminder_count"]
     list_filter = ["assessment__organisation"]
     search_fields = ["email"]
@@ -116,13 +134,13 @@ class InvitationAdmin(admin.ModelAdmin):
 admin.site.register(OpenLink)
 
 
-class AnswerInline(admin.TabularInline):
+class AnswerInline(PlainText, admin.TabularInline):
     model = Answer
     extra = 0
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(PlainText, admin.ModelAdmin):
     list_display = ["__str__", "persona", "status", "submitted_at"]
     list_filter = ["status", "assessment"]
     inlines = [AnswerInline]

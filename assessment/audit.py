@@ -16,10 +16,15 @@ ACTIONS = {
     "assessment.settings": "changed the settings",
     "assessment.scope": "changed the scope or targets",
     "assessment.routing": "changed the routing",
+    "invitations.imported": "added invitees",
     "comments.published": "showed participants' comments to viewers",
     "comments.unpublished": "hid participants' comments from viewers",
     "invitations.sent": "sent invitations",
     "invitations.reminded": "sent reminders",
+    "invitations.removed": "removed an invitee",
+    "links.open_created": "created an open link",
+    "links.open_deactivated": "switched off an open link",
+    "links.kept": "kept participants' links working longer",
     "answers.exported": "exported raw answers",
     "report.downloaded": "downloaded the report",
     "evidence.uploaded": "uploaded cost data",
@@ -49,8 +54,11 @@ def record(
     )
 
 
+def action_text(action: str) -> str:
+    """Return what an action key means to owners ("closed the assessment")."""
+    return ACTIONS.get(action, action)
+
+
 def describe(event: AuditEvent) -> str:
     """Return an event as a sentence fragment: "Olivia Owner closed the assessment"."""
-    return (
-        f"{event.actor_name or 'The system'} {ACTIONS.get(event.action, event.action)}"
-    )
+    return f"{event.actor_name or 'The system'} {action_text(event.action)}"

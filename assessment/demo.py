@@ -4,6 +4,7 @@ import datetime
 import functools
 import json
 import random
+import secrets
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -42,14 +43,21 @@ class DemoLogin:
 
 
 @transaction.atomic
-def demo_organisation_create() -> tuple[Organisation, list[DemoLogin]]:
-    """Create or refresh the demo organisation with an owner and a viewer."""
+def demo_organisation_create(
+    *, random_passwords: bool = False
+) -> tuple[Organisation, list[DemoLogin]]:
+    """Create or refresh the demo organisation with an owner and a viewer.
+
+    The logins get the passwords printed in the README, or with
+    `random_passwords` new random ones (for any server others can reach).
+    """
     organisation, _ = Organisation.objects.update_or_create(
         slug=DEMO_SLUG, defaults={"name": DEMO_ORGANISATION}
     )
     logins = []
     User = get_user_model()
-    for username, (password, role, full_name) in DEMO_USERS.items():
+    for username, (known_password, role, full_name) in DEMO_USERS.items():
+        password = secrets.token_urlsafe(12) if random_passwords else known_password
         first, last = full_name.split(" ", 1)
         user, _ = User.objects.get_or_create(username=username)
         user.first_name, user.last_name = first, last

@@ -3,7 +3,8 @@
 Raw answers carry a pseudonym per respondent, never a name or email. Every
 text cell that a spreadsheet would read as a formula is neutralised, in CSV
 and in XLSX alike (openpyxl too turns a string starting with "=" into a
-formula).
+formula), and loses any control character stored before input refused them
+(openpyxl cannot write one).
 
 The aggregates' data (CSV, JSON, the workbook's Data sheet) keep every score
 at full precision; the workbook's Summary sheet reads like the dashboard,
@@ -36,6 +37,7 @@ from .scoring import (
     Delta,
     changes_by_name,
 )
+from .text import without_controls
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ANSWER_HEADER = [
@@ -59,8 +61,14 @@ FORMATS = {
 
 
 def neutralise(value: Any) -> Any:
-    """Prefix text that a spreadsheet would run as a formula with a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """Make text safe for a spreadsheet: no control characters, no formula.
+
+    Text a spreadsheet would run as a formula gets a leading quote.
+    """
+    if not isinstance(value, str):
+        return value
+    value = without_controls(value)
+    if value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
@@ -336,7 +344,7 @@ def write_csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
     """Return UTF-8 CSV with a BOM, so Excel reads accents correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
+    writer.writerow([neutralise(v) for v in header])
     for row in rows:
         writer.writerow(["" if v is None else neutralise(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -347,7 +355,7 @@ def write_xlsx(header: list[str], rows: Iterable[list[Any]], *, title: str) -> b
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31] or "Sheet")
     sheet.freeze_panes = "A2"
-    sheet.append(header)
+    sheet.append([neutralise(v) for v in header])
     for row in rows:
         sheet.append([neutralise(v) for v in row])
     buffer = io.BytesIO()
@@ -475,7 +483,7 @@ def results_workbook(
     _write_summary(summary, results, comparison)
     data = book.create_sheet("Data")
     header, rows = result_rows(results, comparison)
-    data.append(header)
+    data.append([neutralise(v) for v in header])
     for row in rows:
         data.append([neutralise(v) for v in row])
     data.freeze_panes = "A2"
@@ -514,7 +522,7 @@ def _write_summary(sheet, results: AssessmentResults, comparison) -> None:
     columns = SUMMARY_COLUMNS + [
         (f"Persona: {p.name}", 12, SCORE_FORMAT) for p in personas
     ]
-    sheet.append([heading for heading, _, _ in columns])
+    sheet.append([neutralise(heading) for heading, _, _ in columns])
     header_row = sheet.max_row
     for cell in sheet[header_row]:
         cell.font = Font(bold=True)

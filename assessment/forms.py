@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from .invitations import NotTextError, decode_upload
 from .models import Assessment, Capability, FrameworkVersion, Level, Persona
+from .text import PlainTextField
 
 MAX_UPLOAD_BYTES = 1_000_000
 
@@ -30,8 +31,8 @@ def _helper() -> FormHelper:
 class AssessmentForm(forms.Form):
     """Title, scope label, personas, anonymity threshold and dates."""
 
-    title = forms.CharField(max_length=150)
-    scope_label = forms.CharField(
+    title = PlainTextField(max_length=150)
+    scope_label = PlainTextField(
         label="Business unit or scope",
         max_length=120,
         required=False,
@@ -192,6 +193,31 @@ class RoutingForm(forms.Form):
                 )
             )
         return rows
+
+    def clean(self):
+        data = super().clean()
+        # A field this form did not render would otherwise be ignored silently
+        # while every rendered one, absent from the POST, read as "nobody".
+        foreign = [key for key in self.data if key.startswith("route_")]
+        if any(key not in self.fields for key in foreign):
+            raise forms.ValidationError(
+                "This form is out of date or was changed: it names capabilities "
+                "that are not in this assessment's scope. Nothing was saved; "
+                "check the grid below and save again."
+            )
+        if not self.errors:
+            unasked = [
+                item.capability.name
+                for item in self.scoped
+                if not data.get(f"route_{item.pk}")
+            ]
+            if unasked:
+                raise forms.ValidationError(
+                    "Ask at least one persona about each capability in scope "
+                    "(or take the capability out of scope). Nobody is asked "
+                    "about: " + ", ".join(unasked) + "."
+                )
+        return data
 
     def routes(self) -> dict[int, set[int]]:
         return {

@@ -31,6 +31,7 @@ from .models import (
     Response,
 )
 from .progress import Progress, progress_by_invitation
+from .text import plain_text
 from .tokens import hash_token, new_token
 
 logger = logging.getLogger(__name__)
@@ -170,7 +171,8 @@ def parse_invitees(
         # One line at a time: a stray quote must not swallow the lines after
         # it, and line numbers must stay those the owner sees.
         try:
-            fields = [f.strip() for f in next(csv.reader([raw], dialect), [])]
+            row = next(csv.reader([raw], dialect), [])
+            fields = [plain_text(f).strip() for f in row]
         except csv.Error:
             result.errors.append(LineError(number, raw.strip()[:200], LINE_TOO_LONG))
             continue

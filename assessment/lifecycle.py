@@ -138,6 +138,21 @@ def assessment_reopen(
     assessment.save(update_fields=["status", "closes_on", "closed_at"])
 
 
+def assessment_keep_links(*, assessment: Assessment, days: int) -> datetime.datetime:
+    """Keep participants' links working `days` longer; return the new end.
+
+    Counted from when they would stop, or from now if they already have.
+    """
+    expires_at = assessment.links_expire_at()
+    if expires_at is None:
+        raise LifecycleError("Links work while the assessment is open.")
+    assessment.links_kept_until = max(expires_at, timezone.now()) + datetime.timedelta(
+        days=days
+    )
+    assessment.save(update_fields=["links_kept_until"])
+    return assessment.links_kept_until
+
+
 @transaction.atomic
 def assessment_update(
     *,
@@ -228,8 +243,11 @@ def assessment_set_routing(
     """Set which personas are asked about each scoped capability.
 
     `routes` maps a ScopedCapability id to persona ids; rows not in it keep
-    their routing.
+    their routing. Every capability keeps at least one persona, or nobody
+    would be asked about it.
     """
+    if any(not personas for personas in routes.values()):
+        raise LifecycleError("Ask at least one persona about each capability.")
     Route = ScopedCapability.personas.through
     scoped_ids = set(
         assessment.scoped_capabilities.filter(pk__in=routes).values_list(

@@ -291,6 +291,12 @@ class Assessment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    links_kept_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Participants' links work until then, even if the usual time "
+        "after closing has passed.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -336,6 +342,25 @@ class Assessment(models.Model):
         if not self.is_closed or self.closed_at is None:
             return None
         return timezone.localdate(self.closed_at)
+
+    def links_expire_at(self) -> datetime.datetime | None:
+        """Return when participants' links stop working; None until closed.
+
+        SURVEY_LINK_DAYS_AFTER_CLOSE days after closing, or later if an owner
+        kept them working longer.
+        """
+        if self.status != self.Status.CLOSED:
+            return None
+        # A closed assessment without a closing time predates the field.
+        closed_at = self.closed_at or self.created_at
+        usual = closed_at + datetime.timedelta(
+            days=settings.SURVEY_LINK_DAYS_AFTER_CLOSE
+        )
+        return max(usual, self.links_kept_until or usual)
+
+    def links_expired(self) -> bool:
+        expires_at = self.links_expire_at()
+        return expires_at is not None and expires_at <= timezone.now()
 
 
 class ScopedCapability(models.Model):

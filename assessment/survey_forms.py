@@ -11,6 +11,7 @@ from django import forms
 from django.http import QueryDict
 
 from .models import Answer, Capability, Persona
+from .text import PlainTextField, plain_text
 
 COMMENT_MAX = 2000
 
@@ -32,7 +33,7 @@ class ParticipantForm(forms.Form):
         label="Your role",
         help_text="Questions are chosen for this role. Pick the closest one.",
     )
-    business_unit = forms.CharField(
+    business_unit = PlainTextField(
         label="Business unit or team (optional)",
         max_length=120,
         required=False,
@@ -102,7 +103,9 @@ def parse_page(
             )
     for question in questions:
         raw_value = data.get(f"value-{question.pk}", "")
-        comment = data.get(f"comment-{question.pk}", "").strip().replace("\r\n", "\n")
+        # Tabs and line breaks stay; other control characters are dropped.
+        comment = plain_text(data.get(f"comment-{question.pk}", ""), multiline=True)
+        comment = comment.strip()
         page.values[question.pk] = raw_value
         page.comments[question.pk] = comment
         if raw_value and raw_value not in VALID_VALUES:
@@ -114,11 +117,6 @@ def parse_page(
             page.field_errors[question.pk] = (
                 f"Shorten the comment to {COMMENT_MAX:,} characters "
                 f"(it has {len(comment):,})."
-            )
-        elif "\x00" in comment:
-            # PostgreSQL cannot store it; only a tampered form sends one.
-            page.field_errors[question.pk] = (
-                "The comment contains a null character: remove it and save again."
             )
         elif question.pk in shown:
             value = int(raw_value) if raw_value else None

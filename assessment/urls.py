@@ -32,6 +32,8 @@ urlpatterns = [
     path(A + "close/", assessments.assessment_close, name="close"),
     path(A + "reopen/", assessments.assessment_reopen, name="reopen"),
     path(A + "duplicate/", assessments.assessment_duplicate, name="duplicate"),
+    path(A + "keep-links/", assessments.assessment_keep_links, name="keep_links"),
+    path(A + "activity/", assessments.assessment_audit, name="audit"),
     path("framework/", assessments.framework, name="framework"),
     # Invitations and open links (owners).
     path(A + "invitations/", invitations.invitation_list, name="invitations"),

@@ -4,12 +4,15 @@ Every view taking an object id goes through an access helper: another
 organisation's object is a 404, a viewer asking to change something a 403.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from . import audit, invitations, lifecycle
@@ -21,6 +24,7 @@ from .forms import (
     ScopeForm,
 )
 from .models import (
+    AuditEvent,
     Capability,
     FrameworkVersion,
     Membership,
@@ -92,6 +96,9 @@ def assessment_create(request: HttpRequest, org: str) -> HttpResponse:
             opens_on=d["opens_on"],
             closes_on=d["closes_on"],
         )
+        audit.record(
+            assessment=assessment, action="assessment.created", user=request.user
+        )
         messages.success(
             request, "Assessment created as a draft. Next: invite participants."
         )
@@ -125,6 +132,9 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ctx["remind_count"] = invitations.reminder_candidates(
             assessment=assessment
         ).count()
+        ctx["links_expire_at"] = assessment.links_expire_at()
+        ctx["links_expired"] = assessment.links_expired()
+        ctx["link_days"] = settings.SURVEY_LINK_DAYS_AFTER_CLOSE
     return render(request, "assessment/assessment_detail.html", ctx)
 
 
@@ -147,6 +157,12 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         was_published = assessment.comments_published
+        # Publishing comments has an audit action of its own.
+        changed = [
+            form[name].label
+            for name in form.changed_data
+            if name != "comments_published"
+        ]
         try:
             lifecycle.assessment_update(
                 assessment=assessment,
@@ -168,6 +184,13 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     if d["comments_published"]
                     else "comments.unpublished",
                     user=request.user,
+                )
+            if changed:
+                audit.record(
+                    assessment=assessment,
+                    action="assessment.settings",
+                    user=request.user,
+                    detail="Changed: " + ", ".join(changed) + ".",
                 )
             messages.success(request, "Settings saved.")
             return redirect(assessment)
@@ -195,6 +218,14 @@ def assessment_scope(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if not at_risk or request.POST.get("confirm_removal") == "yes":
             lifecycle.assessment_set_scope(assessment=assessment, targets=targets)
+            detail = _scope_change(current, targets)
+            if detail:
+                audit.record(
+                    assessment=assessment,
+                    action="assessment.scope",
+                    user=request.user,
+                    detail=detail,
+                )
             messages.success(request, "Scope and targets saved.")
             return redirect(assessment)
     ctx = {
@@ -204,6 +235,26 @@ def assessment_scope(request: HttpRequest, pk: int) -> HttpResponse:
         "at_risk": at_risk,
     }
     return render(request, "assessment/assessment_scope.html", ctx)
+
+
+def _scope_change(before: dict[int, int], after: dict[int, int]) -> str:
+    """Describe a scope change for the audit trail ("" when nothing changed)."""
+    added = len(after.keys() - before.keys())
+    removed = len(before.keys() - after.keys())
+    kept = after.keys() & before.keys()
+    retargeted = sum(1 for pk in kept if after[pk] != before[pk])
+    parts = [
+        f"{count} {what}"
+        for count, what in (
+            (added, "added to scope"),
+            (removed, "removed from scope"),
+            (retargeted, "with a new target"),
+        )
+        if count
+    ]
+    if not parts:
+        return ""
+    return "Capabilities: " + "; ".join(parts) + "."
 
 
 @login_required
@@ -219,7 +270,21 @@ def assessment_routing(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = RoutingForm(data, scoped=scoped, personas=personas)
     if request.method == "POST" and form.is_valid():
-        lifecycle.assessment_set_routing(assessment=assessment, routes=form.routes())
+        routes = form.routes()
+        lifecycle.assessment_set_routing(assessment=assessment, routes=routes)
+        changed = sum(
+            1
+            for item in scoped
+            if routes[item.pk] != {p.pk for p in item.personas.all()}
+        )
+        if changed:
+            audit.record(
+                assessment=assessment,
+                action="assessment.routing",
+                user=request.user,
+                detail=f"Personas changed for {changed} "
+                f"capabilit{'y' if changed == 1 else 'ies'}.",
+            )
         messages.success(request, "Routing saved.")
         return redirect(assessment)
     ctx = {
@@ -239,6 +304,9 @@ def assessment_open(request: HttpRequest, pk: int) -> HttpResponse:
     except lifecycle.LifecycleError as error:
         messages.error(request, str(error))
     else:
+        audit.record(
+            assessment=assessment, action="assessment.opened", user=request.user
+        )
         messages.success(request, "The assessment is open: participants can answer.")
     return redirect(assessment)
 
@@ -253,6 +321,9 @@ def assessment_close(request: HttpRequest, pk: int) -> HttpResponse:
         except lifecycle.LifecycleError as error:
             messages.error(request, str(error))
         else:
+            audit.record(
+                assessment=assessment, action="assessment.closed", user=request.user
+            )
             messages.success(request, "The assessment is closed; results are final.")
         return redirect(assessment)
     ctx = {
@@ -278,6 +349,13 @@ def assessment_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         except lifecycle.LifecycleError as error:
             form.add_error("closes_on", str(error))
         else:
+            closes_on = assessment.closes_on
+            audit.record(
+                assessment=assessment,
+                action="assessment.reopened",
+                user=request.user,
+                detail=f"Closes on {date_format(closes_on)}." if closes_on else "",
+            )
             messages.success(request, "The assessment is open again.")
             return redirect(assessment)
     ctx = {
@@ -296,12 +374,58 @@ def assessment_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 def assessment_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     new = lifecycle.assessment_duplicate(assessment=assessment, created_by=request.user)
+    audit.record(
+        assessment=new,
+        action="assessment.created",
+        user=request.user,
+        detail=f"Next round of “{assessment.title}”.",
+    )
     messages.success(
         request,
         "Next round created as a draft with the same scope, targets and invitees. "
         "Check its title and dates.",
     )
     return redirect("assessment:edit", pk=new.pk)
+
+
+@login_required
+@require_POST
+def assessment_keep_links(request: HttpRequest, pk: int) -> HttpResponse:
+    """Keep participants' links of a closed assessment working longer."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    days = settings.SURVEY_LINK_DAYS_AFTER_CLOSE
+    try:
+        until = lifecycle.assessment_keep_links(assessment=assessment, days=days)
+    except lifecycle.LifecycleError as error:
+        messages.error(request, str(error))
+    else:
+        until_text = date_format(timezone.localtime(until))
+        audit.record(
+            assessment=assessment,
+            action="links.kept",
+            user=request.user,
+            detail=f"Links work until {until_text}.",
+        )
+        messages.success(request, f"Participants' links now work until {until_text}.")
+    return redirect(assessment)
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@login_required
+def assessment_audit(request: HttpRequest, pk: int) -> HttpResponse:
+    """List who did what to the assessment, newest first (owners only)."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    events = AuditEvent.objects.filter(assessment=assessment)
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    ctx = {
+        "assessment": assessment,
+        "organisation": assessment.organisation,
+        "page": page,
+        "events": [(event, audit.action_text(event.action)) for event in page],
+    }
+    return render(request, "assessment/assessment_audit.html", ctx)
 
 
 def framework(request: HttpRequest) -> HttpResponse:

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from . import invitations
+from . import audit, invitations
 from .access import get_assessment_for_user
 from .forms import InviteeImportForm, OpenLinkForm
 from .models import Assessment, Invitation, Response
@@ -79,6 +79,13 @@ def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
         assessment=assessment, invitees=parsed.invitees
     )
     summary = _import_message(result, merged=len(parsed.merged))
+    if result.added or result.updated:
+        audit.record(
+            assessment=assessment,
+            action="invitations.imported",
+            user=request.user,
+            detail=f"{result.added} added, {result.updated} updated.",
+        )
     if not parsed.errors:
         messages.success(request, summary)
         return redirect("assessment:invitations", pk=assessment.pk)
@@ -112,6 +119,7 @@ def invitations_send(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "The assessment is closed: reopen it to invite.")
         return redirect("assessment:invitations", pk=assessment.pk)
     result = invitations.invitations_send(assessment=assessment)
+    _record_sending(request, assessment, result, "invitations.sent")
     _report_sending(request, result, "invitation")
     return redirect("assessment:invitations", pk=assessment.pk)
 
@@ -124,8 +132,24 @@ def invitations_remind(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Reminders go out only while the assessment is open.")
         return redirect("assessment:invitations", pk=assessment.pk)
     result = invitations.invitations_remind(assessment=assessment)
+    _record_sending(request, assessment, result, "invitations.reminded")
     _report_sending(request, result, "reminder")
     return redirect("assessment:invitations", pk=assessment.pk)
+
+
+def _record_sending(
+    request: HttpRequest,
+    assessment: Assessment,
+    result: invitations.SendResult,
+    action: str,
+) -> None:
+    if result.sent or result.failed:
+        detail = f"{result.sent} sent" + (
+            f", {result.failed} refused by the mail server." if result.failed else "."
+        )
+        audit.record(
+            assessment=assessment, action=action, user=request.user, detail=detail
+        )
 
 
 def _report_sending(
@@ -162,6 +186,12 @@ def invitation_resend(
     if assessment.status == Assessment.Status.CLOSED:
         messages.error(request, "The assessment is closed: reopen it to invite.")
     elif invitations.invitation_resend(invitation=invitation):
+        audit.record(
+            assessment=assessment,
+            action="invitations.sent",
+            user=request.user,
+            detail="1 sent again with a new link.",
+        )
         messages.success(
             request,
             f"Invitation sent again to {invitation.email} with a new link; "
@@ -187,6 +217,12 @@ def invitation_delete(
         )
     else:
         invitation.delete()
+        audit.record(
+            assessment=assessment,
+            action="invitations.removed",
+            user=request.user,
+            detail=f"{invitation} removed.",
+        )
         messages.success(request, f"{invitation} removed; their link no longer works.")
     return redirect("assessment:invitations", pk=assessment.pk)
 
@@ -201,6 +237,12 @@ def open_link_create(request: HttpRequest, pk: int) -> HttpResponse:
         return _invitations_page(request, assessment, link_form=form, status=400)
     link, token = invitations.open_link_create(
         assessment=assessment, persona=form.cleaned_data["persona"]
+    )
+    audit.record(
+        assessment=assessment,
+        action="links.open_created",
+        user=request.user,
+        detail=f"For {link.persona.name}.",
     )
     # Rendered, not redirected: the raw token must not be stored anywhere,
     # not even in the session, so this response is the only place it appears.
@@ -218,6 +260,12 @@ def open_link_deactivate(request: HttpRequest, pk: int, link_pk: int) -> HttpRes
     )
     link.is_active = False
     link.save(update_fields=["is_active"])
+    audit.record(
+        assessment=assessment,
+        action="links.open_deactivated",
+        user=request.user,
+        detail=f"For {link.persona.name}.",
+    )
     messages.success(
         request,
         f"The open link for {link.persona} no longer works. People who already "

@@ -19,11 +19,11 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
-from . import charts, evidence, exports, reports
+from . import audit, charts, evidence, exports, reports
 from .access import get_assessment_for_user
 from .models import Answer, Assessment, Capability, Level, Membership
 from .participation import participation_summary
-from .report_content import PAPER_SIZES, ReportOptions
+from .report_content import PAPER_SIZES, ReportOptions, image_uri
 from .scoring import (
     CONTESTED_AT,
     AssessmentResults,
@@ -118,10 +118,12 @@ def _heat_legend() -> list[tuple[int, int, str]]:
 
 
 def _charts(results: AssessmentResults) -> dict[str, str]:
-    """Return the dashboard's SVG charts, cached by the figures they draw.
+    """Return the dashboard's SVG charts as data: URIs for <img>.
 
-    Drawing takes most of the page's time; the key changes whenever a drawn
-    figure does, so a cached chart is never stale.
+    Images, not inline SVG: matplotlib styles its SVG with style attributes,
+    which the Content-Security-Policy refuses in the page itself. Drawing
+    takes most of the page's time, so the SVGs are cached by the figures they
+    draw; the key changes whenever a drawn figure does.
     """
     drawn = [(d.domain.name, d.score, d.target) for d in results.domains]
     key = "results-charts:" + hashlib.sha256(repr(drawn).encode()).hexdigest()
@@ -129,7 +131,7 @@ def _charts(results: AssessmentResults) -> dict[str, str]:
     if svgs is None:
         svgs = {"radar": charts.radar_svg(results)}
         cache.set(key, svgs, CHART_CACHE_SECONDS)
-    return svgs
+    return {name: image_uri(svg) for name, svg in svgs.items()}
 
 
 def method(request: HttpRequest) -> HttpResponse:
@@ -164,6 +166,12 @@ def export_answers(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     if role != Membership.Role.OWNER:
         raise PermissionDenied("Viewers see aggregates only.")
     content = exports.export_answers(assessment, fmt)
+    audit.record(
+        assessment=assessment,
+        action="answers.exported",
+        user=request.user,
+        detail=f"As {fmt.upper()}.",
+    )
     return _download(content, fmt, exports.filename(assessment, "answers", fmt))
 
 
@@ -199,6 +207,13 @@ def report_download(request: HttpRequest, pk: int) -> HttpResponse:
     except reports.ReportError as exc:
         messages.error(request, str(exc))
         return redirect(assessment)
+    audit.record(
+        assessment=assessment,
+        action="report.downloaded",
+        user=request.user,
+        detail=f"{PAPER_SIZES[options.paper]}"
+        + (", with comments." if include_comments else "."),
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=reports.report_filename(assessment)

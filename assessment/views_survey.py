@@ -6,6 +6,7 @@ answers) whatever the number of participants, and renders its choice grid
 with a plain template loop (see survey_forms).
 """
 
+import functools
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -86,11 +87,42 @@ class Section:
     answered: int = 0
 
 
+class LinkExpired(Exception):
+    """The link is valid but its assessment closed too long ago."""
+
+    def __init__(self, assessment: Assessment):
+        super().__init__(assessment.title)
+        self.assessment = assessment
+
+
+def _link_page(view):
+    """Answer an expired link with a page that says so (410 Gone)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, token, *args, **kwargs)
+        except LinkExpired as expired:
+            ctx = {
+                "assessment": expired.assessment,
+                "expired_at": expired.assessment.links_expire_at(),
+            }
+            return render(request, "assessment/survey/expired.html", ctx, status=410)
+
+    return wrapper
+
+
+def _check_not_expired(assessment: Assessment) -> None:
+    if assessment.links_expired():
+        raise LinkExpired(assessment)
+
+
 def _participant(token: str) -> Participant:
     """Return the participant a personal link opens (one query), or 404."""
     invitation = invitation_for_token(token)
     if invitation is None:
         raise Http404("This link is not valid. Check that it was copied in full.")
+    _check_not_expired(invitation.assessment)
     try:
         response = invitation.response
     except Response.DoesNotExist:
@@ -193,6 +225,7 @@ def _first_open_page(participant: Participant, sections: list[Section]) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@_link_page
 def landing(request: HttpRequest, token: str) -> HttpResponse:
     """Introduce the assessment and confirm the participant's persona."""
     participant = _participant(token)
@@ -244,6 +277,7 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@_link_page
 def join(request: HttpRequest, token: str) -> HttpResponse:
     """Join through an open link: choose a persona, get a personal link."""
     link = (
@@ -254,6 +288,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     if link is None:
         raise Http404("This link is not valid or has been switched off.")
     assessment = link.assessment
+    _check_not_expired(assessment)
     personas = Persona.objects.filter(
         Q(assessments=assessment) | Q(pk=link.persona_id)
     ).distinct()
@@ -305,6 +340,7 @@ def _after_save(participant: Participant, sections: list[Section], index: int, g
 
 
 @require_http_methods(["GET", "POST"])
+@_link_page
 def questionnaire(request: HttpRequest, token: str, domain: str) -> HttpResponse:
     """Show and save one page (domain) of the participant's questions."""
     participant = _participant(token)
@@ -397,6 +433,7 @@ def _answer_rows(sections: list[Section], answers) -> list[dict]:
 
 
 @require_http_methods(["GET", "POST"])
+@_link_page
 def review(request: HttpRequest, token: str) -> HttpResponse:
     """List unanswered questions, then submit."""
     participant = _participant(token)
@@ -434,6 +471,7 @@ def review(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
+@_link_page
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
     """Thank the participant and show a copy of their answers."""
     participant = _participant(token)
@@ -454,6 +492,7 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
+@_link_page
 def reopen(request: HttpRequest, token: str) -> HttpResponse:
     """Turn submitted answers back into a draft while the assessment is open."""
     participant = _participant(token)
@@ -473,6 +512,7 @@ def reopen(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@_link_page
 def more(request: HttpRequest, token: str) -> HttpResponse:
     """Let a participant answer capabilities outside their persona's routing."""
     participant = _participant(token)

@@ -5,6 +5,7 @@ use. A malformed value stops start-up with ImproperlyConfigured naming the
 variable, so a typo in production fails loudly instead of running half-set.
 """
 
+import datetime
 import os
 import zoneinfo
 from pathlib import Path
@@ -149,6 +150,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "axes",
+    "csp",
     # Background jobs: Django's tasks API (built in from Django 6; the
     # backport until then) with the database backend and its db_worker.
     "django_tasks",
@@ -157,14 +160,21 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a load balancer's probe is answered before host validation and
+    # the HTTPS redirect, which a probe to the bare instance would fail.
+    "assessment.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: static files keep their long cache lifetime.
+    "assessment.security.PrivateResponseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -216,6 +226,11 @@ AUTH_PASSWORD_VALIDATORS = [
         "NumericPasswordValidator",
     )
 ]
+AUTHENTICATION_BACKENDS = [
+    # Refuses a login while its username and address are locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "assessment:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -252,6 +267,54 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 REFERRER_POLICY = "same-origin"
 SECURE_REFERRER_POLICY = "same-origin"
+# HTTPS. Off by default so that a server without TLS (local use, the
+# benchmarks) works; the production environment in .env.example turns them on.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a proxy that terminates TLS: trust its X-Forwarded-Proto (so links
+# are built with https) and its X-Forwarded-For (the address that login
+# throttling counts). Never on without such a proxy: clients could forge both.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy: scripts and styles from our own static files only
+# (no inline code); images may be data: URIs (charts, Bootstrap's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Browser features no page uses (assessment.security sends the header).
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+# Login throttling (django-axes): failures are counted in the database, so
+# every worker and server sees the same lockouts. A username is locked for
+# one client address only, so an attacker cannot lock a user out everywhere.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "assessment.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "assessment.security.client_ip"
+# Logged as warnings otherwise: one line per failed login is enough.
+AXES_VERBOSE = False
+
+# Personal and open links stop working this many days after the assessment
+# closes (owners can keep them longer, assessment by assessment).
+SURVEY_LINK_DAYS_AFTER_CLOSE = env_int("SURVEY_LINK_DAYS_AFTER_CLOSE", 30)
 
 # Uploaded files (cost exports, until they are processed). Production
 # setups with several machines point STORAGES["default"] at an object store

@@ -76,3 +76,11 @@ def assessment(organisation, framework) -> Assessment:
 @pytest.fixture
 def open_assessment(organisation, framework) -> Assessment:
     return make_assessment(organisation, framework, status=Assessment.Status.OPEN)
+
+
+def routing_grid(assessment: Assessment) -> dict[str, list[int]]:
+    """Return the routing form's POST data for the assessment's current routing."""
+    return {
+        f"route_{item.pk}": [p.pk for p in item.personas.all()]
+        for item in assessment.scoped_capabilities.prefetch_related("personas")
+    }

@@ -58,13 +58,17 @@ ROWS = [
     Row("assessment:scope", _a, write=True),
     Row("assessment:scope", _a, "post", write=True),
     Row("assessment:routing", _a, write=True),
-    Row("assessment:routing", _a, "post", write=True, owner_status=302),
+    # An empty grid asks nobody about anything: refused, shown again.
+    Row("assessment:routing", _a, "post", write=True),
     Row("assessment:open", _a, "post", write=True, owner_status=302),
     Row("assessment:close", _a, write=True),
     Row("assessment:close", _a, "post", write=True, owner_status=302),
     Row("assessment:reopen", _a, write=True),
     Row("assessment:reopen", _a, "post", write=True),
     Row("assessment:duplicate", _a, "post", write=True, owner_status=302),
+    Row("assessment:keep_links", _a, "post", write=True, owner_status=302),
+    # The activity log is for owners only, though it changes nothing.
+    Row("assessment:audit", _a, write=True),
     Row("assessment:invitations", _a, write=True),
     Row(
         "assessment:invitations",

@@ -34,7 +34,7 @@ def test_owner_sees_scores_priorities_and_comments(client, owner, assessment):
     assert "Top priorities" in html
     assert "Contested" in html
     assert COMMENT in html
-    assert "<svg" in html
+    assert '<img src="data:image/svg+xml;base64,' in html
     assert "Raw answers (CSV)" in html
     assert "1 group of fewer than 2" in html  # finance folded into "Other"
 
@@ -65,7 +65,8 @@ def test_viewer_sees_published_comments_without_names(client, viewer, assessment
     client.force_login(viewer)
     html = client.get(results_url(assessment)).content.decode()
     assert COMMENT in html
-    assert "R0" not in html  # no pseudonym, let alone a name
+    text = re.sub(r'src="data:[^"]*"', "", html)  # base64 charts hold any letters
+    assert "R0" not in text  # no pseudonym, let alone a name
 
 
 def test_other_organisations_results_are_not_found(client, outsider, assessment):

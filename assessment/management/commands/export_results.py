@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from assessment import exports
+from assessment import audit, exports
 from assessment.models import Assessment
 from assessment.scoring import assessment_results, previous_comparison
 
@@ -38,6 +38,11 @@ class Command(BaseCommand):
         try:
             if answers:
                 content = exports.export_answers(assessment, fmt)
+                audit.record(
+                    assessment=assessment,
+                    action="answers.exported",
+                    detail=f"As {fmt.upper()}, from the command line.",
+                )
             else:
                 results = assessment_results(assessment)
                 content = exports.export_results(

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from assessment import audit
 from assessment.models import Assessment
 from assessment.report_content import PAPER_SIZES, ReportOptions
 from assessment.reports import ReportError, report_filename, report_pdf
@@ -39,6 +40,11 @@ class Command(BaseCommand):
             pdf = report_pdf(assessment, report_options)
         except ReportError as exc:
             raise CommandError(str(exc)) from exc
+        audit.record(
+            assessment=assessment,
+            action="report.downloaded",
+            detail=f"{PAPER_SIZES[report_options.paper]}, from the command line.",
+        )
         path = Path(options["output"] or report_filename(assessment))
         try:
             path.write_bytes(pdf)

@@ -1,5 +1,6 @@
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from assessment.demo import demo_organisation_create, demo_rounds_create
@@ -34,7 +35,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         started = time.perf_counter()
-        organisation, logins = demo_organisation_create()
+        # The README's passwords are public: only a development server gets them.
+        random_passwords = not settings.DEBUG
+        organisation, logins = demo_organisation_create(
+            random_passwords=random_passwords
+        )
         try:
             rounds = demo_rounds_create(
                 organisation=organisation,
@@ -45,6 +50,11 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         elapsed = time.perf_counter() - started
         self.stdout.write(f"Demo organisation: {organisation.name}")
+        if random_passwords:
+            self.stdout.write(
+                "DEBUG is off, so the demo logins get new random passwords "
+                "(the README's are for local development only):"
+            )
         for login in logins:
             self.stdout.write(
                 f"  {login.role:<7} login: {login.username} / {login.password}"

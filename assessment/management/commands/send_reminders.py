@@ -4,6 +4,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
+from assessment import audit
 from assessment.invitations import invitations_remind
 from assessment.models import Assessment
 
@@ -44,6 +45,11 @@ class Command(BaseCommand):
             total += result.sent
             failed += result.failed
             if result.sent or result.failed:
+                audit.record(
+                    assessment=item,
+                    action="invitations.reminded",
+                    detail=f"{result.sent} sent by the scheduled reminders.",
+                )
                 self.stdout.write(
                     f"{item.organisation} / {item}: {result.sent} reminded"
                     + (f", {result.failed} failed" if result.failed else "")
