@@ -7,110 +7,260 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assessment', '0005_assessment_links_kept_until'),
+        ("assessment", "0005_assessment_links_kept_until"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EvidenceRun',
+            name="EvidenceRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('waiting', 'Waiting to start'), ('running', 'Processing'), ('succeeded', 'Done'), ('failed', 'Failed')], default='waiting', max_length=10)),
-                ('stage', models.CharField(blank=True, max_length=300)),
-                ('progress', models.FloatField(default=0.0, help_text='From 0 to 1.')),
-                ('error', models.TextField(blank=True)),
-                ('tag_keys', models.JSONField(blank=True, default=list)),
-                ('months', models.JSONField(blank=True, default=list)),
-                ('eligible_categories', models.JSONField(blank=True, default=list)),
-                ('forecasts', models.JSONField(blank=True, default=dict)),
-                ('forecast_currency', models.CharField(blank=True, max_length=3)),
-                ('rows', models.BigIntegerField(blank=True, null=True)),
-                ('versions', models.JSONField(blank=True, default=list)),
-                ('providers', models.JSONField(blank=True, default=list)),
-                ('currencies', models.JSONField(blank=True, default=list)),
-                ('months_present', models.JSONField(blank=True, default=list)),
-                ('latest_charge', models.DateField(blank=True, null=True)),
-                ('problems', models.JSONField(blank=True, default=list)),
-                ('notes', models.JSONField(blank=True, default=list)),
-                ('tag_keys_seen', models.JSONField(blank=True, default=list)),
-                ('categories_seen', models.JSONField(blank=True, default=list)),
-                ('assessment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='evidence_runs', to='assessment.assessment')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("waiting", "Waiting to start"),
+                            ("running", "Processing"),
+                            ("succeeded", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="waiting",
+                        max_length=10,
+                    ),
+                ),
+                ("stage", models.CharField(blank=True, max_length=300)),
+                ("progress", models.FloatField(default=0.0, help_text="From 0 to 1.")),
+                ("error", models.TextField(blank=True)),
+                ("tag_keys", models.JSONField(blank=True, default=list)),
+                ("months", models.JSONField(blank=True, default=list)),
+                ("eligible_categories", models.JSONField(blank=True, default=list)),
+                ("forecasts", models.JSONField(blank=True, default=dict)),
+                ("forecast_currency", models.CharField(blank=True, max_length=3)),
+                ("rows", models.BigIntegerField(blank=True, null=True)),
+                ("versions", models.JSONField(blank=True, default=list)),
+                ("providers", models.JSONField(blank=True, default=list)),
+                ("currencies", models.JSONField(blank=True, default=list)),
+                ("months_present", models.JSONField(blank=True, default=list)),
+                ("latest_charge", models.DateField(blank=True, null=True)),
+                ("problems", models.JSONField(blank=True, default=list)),
+                ("notes", models.JSONField(blank=True, default=list)),
+                ("tag_keys_seen", models.JSONField(blank=True, default=list)),
+                ("categories_seen", models.JSONField(blank=True, default=list)),
+                (
+                    "assessment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="evidence_runs",
+                        to="assessment.assessment",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='EvidenceFile',
+            name="EvidenceFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='As the owner named it.', max_length=255)),
-                ('size', models.BigIntegerField()),
-                ('storage_name', models.CharField(blank=True, max_length=500)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='files', to='assessment.evidencerun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="As the owner named it.", max_length=255
+                    ),
+                ),
+                ("size", models.BigIntegerField()),
+                ("storage_name", models.CharField(blank=True, max_length=500)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="files",
+                        to="assessment.evidencerun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'pk'],
+                "ordering": ["run", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='EvidenceFigure',
+            name="EvidenceFigure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kpi_key', models.SlugField(max_length=40)),
-                ('currency', models.CharField(max_length=3)),
-                ('month', models.CharField(blank=True, help_text='Empty for the whole period.', max_length=7)),
-                ('period_start', models.DateField()),
-                ('period_end', models.DateField()),
-                ('value', models.FloatField(blank=True, null=True)),
-                ('numerator', models.FloatField(blank=True, null=True)),
-                ('denominator', models.FloatField(blank=True, null=True)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='figures', to='assessment.evidencerun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("kpi_key", models.SlugField(max_length=40)),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "month",
+                    models.CharField(
+                        blank=True,
+                        help_text="Empty for the whole period.",
+                        max_length=7,
+                    ),
+                ),
+                ("period_start", models.DateField()),
+                ("period_end", models.DateField()),
+                ("value", models.FloatField(blank=True, null=True)),
+                ("numerator", models.FloatField(blank=True, null=True)),
+                ("denominator", models.FloatField(blank=True, null=True)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="figures",
+                        to="assessment.evidencerun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'currency', 'month', 'kpi_key'],
+                "ordering": ["run", "currency", "month", "kpi_key"],
             },
         ),
         migrations.CreateModel(
-            name='EvidenceKpi',
+            name="EvidenceKpi",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(help_text='The figure the cost-data engine computes.', max_length=40)),
-                ('name', models.CharField(max_length=100)),
-                ('direction', models.CharField(choices=[('higher', 'Higher is better'), ('lower', 'Lower is better')], default='higher', max_length=10)),
-                ('crawl_threshold', models.DecimalField(blank=True, decimal_places=4, help_text='Share needed for Crawl, e.g. 0.70 for 70%.', max_digits=6, null=True)),
-                ('walk_threshold', models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
-                ('run_threshold', models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('description', models.TextField(help_text='How the figure is computed.')),
-                ('capability', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evidence_kpis', to='assessment.capability')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='evidence_kpis', to='assessment.frameworkversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "key",
+                    models.SlugField(
+                        help_text="The figure the cost-data engine computes.",
+                        max_length=40,
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("higher", "Higher is better"),
+                            ("lower", "Lower is better"),
+                        ],
+                        default="higher",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "crawl_threshold",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Share needed for Crawl, e.g. 0.70 for 70%.",
+                        max_digits=6,
+                        null=True,
+                    ),
+                ),
+                (
+                    "walk_threshold",
+                    models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=6, null=True
+                    ),
+                ),
+                (
+                    "run_threshold",
+                    models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=6, null=True
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "description",
+                    models.TextField(help_text="How the figure is computed."),
+                ),
+                (
+                    "capability",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evidence_kpis",
+                        to="assessment.capability",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="evidence_kpis",
+                        to="assessment.frameworkversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'evidence KPI',
-                'ordering': ['version', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('version', 'key'), name='assessment_evidencekpi_unique_key')],
+                "verbose_name": "evidence KPI",
+                "ordering": ["version", "position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("version", "key"),
+                        name="assessment_evidencekpi_unique_key",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='evidencerun',
-            index=models.Index(fields=['assessment', 'status', '-finished_at'], name='assessment__assessm_50fb6c_idx'),
+            model_name="evidencerun",
+            index=models.Index(
+                fields=["assessment", "status", "-finished_at"],
+                name="assessment__assessm_50fb6c_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='evidencerun',
-            constraint=models.CheckConstraint(condition=models.Q(('progress__gte', 0), ('progress__lte', 1)), name='assessment_evidencerun_progress_range'),
+            model_name="evidencerun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("progress__gte", 0), ("progress__lte", 1)),
+                name="assessment_evidencerun_progress_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='evidencefigure',
-            constraint=models.UniqueConstraint(fields=('run', 'kpi_key', 'currency', 'month'), name='assessment_evidencefigure_unique'),
+            model_name="evidencefigure",
+            constraint=models.UniqueConstraint(
+                fields=("run", "kpi_key", "currency", "month"),
+                name="assessment_evidencefigure_unique",
+            ),
         ),
     ]
