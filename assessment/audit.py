@@ -27,6 +27,7 @@ ACTIONS = {
     "links.kept": "kept participants' links working longer",
     "answers.exported": "exported raw answers",
     "report.downloaded": "downloaded the report",
+    "evidence.uploaded": "uploaded cost data",
 }
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import charts, display
+from . import charts, display, evidence
 from .models import Answer, Assessment, Level, NextStep
 from .participation import ParticipationSummary, participation_summary
 from .scoring import (
@@ -277,7 +277,7 @@ def report_context(
     """Compute every figure, sentence and chart of the report.
 
     A constant number of queries: the results (scoring), the previous round's
-    results, participation and the next steps.
+    results, participation, the next steps and the cost evidence.
     """
     comments = options.include_comments and assessment.comments_published
     results = assessment_results(assessment, include_comments=comments)
@@ -287,6 +287,8 @@ def report_context(
     if deadline:
         deadline.check()
     drawn = report_charts(results, deadline)
+    cost_evidence = evidence.current_evidence(assessment)
+    mismatches = evidence.mismatches(results, cost_evidence)
     _, changes = changes_by_name(comparison)
     domains = [
         {
@@ -315,7 +317,8 @@ def report_context(
         "results": results,
         "participation": participation,
         "participation_rows": participation_rows(participation, results.k),
-        "summary": summary_sentences(results, participation),
+        "summary": summary_sentences(results, participation)
+        + evidence.summary_sentences(mismatches),
         "top_priorities": results.priorities[:5],
         "radar": drawn["radar"],
         "domains": domains,
@@ -332,6 +335,13 @@ def report_context(
         "knowledge_gaps": knowledge_gaps,
         "legend": [(charts.VALUE_COLOURS[v], label) for v, label in DISTRIBUTION],
         "heat_legend": heat_legend(),
+        "evidence": cost_evidence,
+        "evidence_rows": evidence.evidence_rows(results, cost_evidence),
+        "mismatches": mismatches,
+        "mismatched": {m.result.capability.pk for m in mismatches},
+        "evidence_trends": evidence.kpi_trends(
+            cost_evidence, comparison.previous if comparison else None
+        ),
         "include_comments": comments,
         "comments": all_comments[:COMMENTS_LIMIT],
         "comments_left_out": max(len(all_comments) - COMMENTS_LIMIT, 0),

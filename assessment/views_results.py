@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
-from . import audit, charts, exports, reports
+from . import audit, charts, evidence, exports, reports
 from .access import get_assessment_for_user
 from .models import Answer, Assessment, Capability, Level, Membership
 from .participation import participation_summary
@@ -51,6 +51,8 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     )
     comparison = previous_comparison(results)
     by_domain, by_capability = changes_by_name(comparison)
+    cost_evidence = evidence.current_evidence(assessment)
+    mismatches = evidence.mismatches(results, cost_evidence)
     domains = [
         (
             domain,
@@ -72,6 +74,12 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "charts": _charts(results) if results.respondents else None,
         "persona_table": _persona_table(results),
         "heat_legend": _heat_legend(),
+        "evidence": cost_evidence,
+        "mismatches": mismatches,
+        "mismatched": {m.result.capability.pk for m in mismatches},
+        "evidence_trends": evidence.kpi_trends(
+            cost_evidence, comparison.previous if comparison else None
+        ),
     }
     return render(request, "assessment/results/dashboard.html", ctx)
 

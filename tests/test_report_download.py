@@ -135,9 +135,9 @@ def test_the_cached_download_costs_the_same_queries_for_more_respondents(
         client.get(url)
 
 
-# Session and user, the assessment with the role, six fingerprint queries,
+# Session and user, the assessment with the role, eight fingerprint queries,
 # the cached PDF and the audit trail's row.
-QUERIES_CACHED = 11
+QUERIES_CACHED = 13
 
 
 def test_a_user_already_rendering_is_asked_to_wait(

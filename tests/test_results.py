@@ -179,7 +179,8 @@ def test_dashboard_queries_do_not_grow_with_respondents(
         )
     assert _dashboard_queries(client, assessment) == small
     # Session + user, the assessment with the role, 5 for the results,
-    # 6 for the previous round and its comparison, 2 for participation, and
-    # the database cache of the charts: 6 when drawn, 1 when reused.
-    assert small == 22
-    assert _dashboard_queries(client, assessment) == 17
+    # 6 for the previous round and its comparison, 2 for participation, 1 for
+    # cost evidence (none here), and the database cache of the charts: 6 when
+    # drawn, 1 when reused.
+    assert small == 23
+    assert _dashboard_queries(client, assessment) == 18
