@@ -8,6 +8,9 @@ from .models import (
     Capability,
     CapabilityAlias,
     Domain,
+    EvidenceFile,
+    EvidenceKpi,
+    EvidenceRun,
     FrameworkVersion,
     Invitation,
     Membership,
@@ -141,3 +144,50 @@ class ResponseAdmin(PlainText, admin.ModelAdmin):
     list_display = ["__str__", "persona", "status", "submitted_at"]
     list_filter = ["status", "assessment"]
     inlines = [AnswerInline]
+
+
+@admin.register(EvidenceKpi)
+class EvidenceKpiAdmin(admin.ModelAdmin):
+    """KPIs from cost data: which capability each evidences, and its levels."""
+
+    list_display = [
+        "name",
+        "capability",
+        "direction",
+        "crawl_threshold",
+        "walk_threshold",
+        "run_threshold",
+        "version",
+    ]
+    list_editable = ["crawl_threshold", "walk_threshold", "run_threshold"]
+    list_filter = ["version"]
+    fields = [
+        ("version", "key", "position"),
+        "name",
+        "capability",
+        "direction",
+        ("crawl_threshold", "walk_threshold", "run_threshold"),
+        "description",
+    ]
+
+
+class EvidenceFileInline(admin.TabularInline):
+    model = EvidenceFile
+    extra = 0
+    can_delete = False
+    readonly_fields = ["name", "size", "storage_name", "deleted_at"]
+
+
+@admin.register(EvidenceRun)
+class EvidenceRunAdmin(admin.ModelAdmin):
+    """Processing runs, read-only: what was uploaded and what became of it."""
+
+    list_display = ["assessment", "created_at", "status", "rows", "created_by"]
+    list_filter = ["status"]
+    inlines = [EvidenceFileInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

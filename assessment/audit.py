@@ -28,6 +28,7 @@ ACTIONS = {
     "answers.exported": "exported raw answers",
     "results.published": "published interim results",
     "report.downloaded": "downloaded the report",
+    "evidence.uploaded": "uploaded cost data",
 }
 
 

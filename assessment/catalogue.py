@@ -7,6 +7,7 @@ the admin may have corrected its texts) unless texts are refreshed on purpose.
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
@@ -15,6 +16,7 @@ from .models import (
     Capability,
     CapabilityAlias,
     Domain,
+    EvidenceKpi,
     FrameworkVersion,
     Level,
     NextStep,
@@ -53,11 +55,44 @@ def load_catalogue(data: dict, *, refresh_texts: bool = False) -> LoadResult:
     version = FrameworkVersion.objects.filter(slug=meta["slug"]).first()
     if version is None:
         _create_version(data)
-        return LoadResult(meta["slug"], created=True)
-    if refresh_texts:
+        result = LoadResult(meta["slug"], created=True)
+    elif refresh_texts:
         _refresh_texts(version, data)
-        return LoadResult(meta["slug"], created=False, refreshed=True)
-    return LoadResult(meta["slug"], created=False)
+        result = LoadResult(meta["slug"], created=False, refreshed=True)
+    else:
+        result = LoadResult(meta["slug"], created=False)
+    evidence_kpis_add(meta["slug"], data)
+    return result
+
+
+def evidence_kpis_add(slug: str, data: dict) -> int:
+    """Add the catalogue's evidence KPIs a version lacks; return how many.
+
+    KPIs already there keep their thresholds (the admin may have tuned
+    them), so a version loaded before KPIs existed gains them on the next
+    `load_catalogue`.
+    """
+    version = FrameworkVersion.objects.get(slug=slug)
+    present = set(version.evidence_kpis.values_list("key", flat=True))
+    capabilities = {c.slug: c for c in version.capabilities.all()}
+    added = [
+        EvidenceKpi(
+            version=version,
+            key=item["key"],
+            name=item["name"],
+            capability=capabilities[item["capability"]],
+            direction=item["direction"],
+            crawl_threshold=_share(item["crawl"]),
+            walk_threshold=_share(item["walk"]),
+            run_threshold=_share(item["run"]),
+            position=position,
+            description=item["description"],
+        )
+        for position, item in enumerate(data.get("evidence_kpis", []), start=1)
+        if item["key"] not in present
+    ]
+    EvidenceKpi.objects.bulk_create(added)
+    return len(added)
 
 
 @transaction.atomic
@@ -122,6 +157,10 @@ def _refresh_texts(version: FrameworkVersion, data: dict) -> None:
             capability.save()
             capability.next_steps.all().delete()
             NextStep.objects.bulk_create(_next_steps(capability, item, personas))
+
+
+def _share(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def _capability_texts(item: dict) -> dict:

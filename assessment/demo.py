@@ -5,6 +5,7 @@ import functools
 import json
 import random
 import secrets
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,5 +333,94 @@ def demo_rounds_create(
         reason=ResultsSnapshot.Reason.INTERIM,
         user=owner and owner.user,
     )
+    demo_evidence_create(
+        assessment=previous,
+        ends=today - datetime.timedelta(days=200),
+        seed=seed - 1,
+        kind="previous",
+    )
+    demo_evidence_create(assessment=current, ends=today, seed=seed, kind="current")
     previous.refresh_from_db()
     return DemoRounds(previous=previous, current=current)
+
+
+# ---------------------------------------------------------------------------
+# Demo cost data: a synthetic FOCUS export per round, processed at once
+# ---------------------------------------------------------------------------
+
+DEMO_COST_ROWS = 30_000
+DEMO_TAG_KEYS = ("cost-center", "team")
+# The previous round tagged and committed less: the KPI trends show progress.
+DEMO_COST_ROUNDS = {"previous": (0.85, 0.8), "current": (1.0, 1.0)}
+# Forecasts the demo FinOps team entered: actual spend missed them by these.
+DEMO_FORECAST_MISS = (0.08, -0.12, 0.06)
+
+
+def _months_before(day: datetime.date, count: int) -> datetime.date:
+    """Return the first day of the month `count` months before `day`'s month."""
+    month = day.month - count
+    year = day.year + (month - 1) // 12
+    return datetime.date(year, (month - 1) % 12 + 1, 1)
+
+
+def demo_evidence_create(
+    *, assessment: Assessment, ends: datetime.date, seed: int, kind: str
+) -> None:
+    """Give a demo round cost evidence: three months before `ends`, processed.
+
+    The export is the project's synthetic FOCUS data; it goes through the
+    same storage, checks and DuckDB processing as an owner's upload.
+    """
+    from django.core.files import File
+
+    from . import evidence, focus
+    from .focus_synth import SynthOptions, write_export
+
+    start = _months_before(ends, 3)
+    stop = _months_before(ends, 0)
+    tagging, commitments = DEMO_COST_ROUNDS[kind]
+    options = SynthOptions(
+        rows=DEMO_COST_ROWS,
+        days=(stop - start).days,
+        start=start,
+        seed=seed,
+        currencies=("USD", "EUR"),
+        tagging=tagging,
+        commitments=commitments,
+    )
+    owner = assessment.organisation.memberships.filter(
+        role=Membership.Role.OWNER
+    ).first()
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_export(Path(folder) / "acme-focus-export.parquet", options)
+        forecasts = {
+            month: round(total / (1 + miss), -2)
+            for (month, total), miss in zip(
+                monthly_totals(path, "USD"), DEMO_FORECAST_MISS, strict=False
+            )
+        }
+        with path.open("rb") as handle:
+            run = evidence.evidence_run_create(
+                assessment=assessment,
+                user=owner and owner.user,
+                files=[File(handle, name=path.name)],
+                choices=focus.Choices(
+                    tag_keys=DEMO_TAG_KEYS,
+                    forecasts=forecasts,
+                    forecast_currency="USD",
+                ),
+            )
+    evidence.evidence_process(run.pk)
+
+
+def monthly_totals(path: Path, currency: str) -> list[tuple[str, float]]:
+    """Return a demo export's effective cost per month (DuckDB adds it up)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        return con.execute(
+            "SELECT strftime(ChargePeriodStart, '%Y-%m') AS month, "
+            "sum(EffectiveCost) FROM read_parquet(?) WHERE BillingCurrency = ? "
+            "GROUP BY month ORDER BY month",
+            [str(path), currency],
+        ).fetchall()

@@ -132,3 +132,17 @@ def date_time(value: datetime.datetime | None) -> str:
     if timezone.is_aware(value):
         value = timezone.localtime(value)
     return f"{date(value)}, {value:%H:%M}"
+
+
+def count(value: int | None) -> str:
+    """Format a count with thousands separators: "30,000"."""
+    return MISSING if value is None else f"{value:,}"
+
+
+def money(amount: Number | None, currency: str = "") -> str:
+    """Format an amount in whole units with thousands separators: "USD 12,345"."""
+    if amount is None:
+        return MISSING
+    shown = round_half_up(amount, 0)
+    sign = MINUS if shown < 0 else ""
+    return f"{currency} {sign}{abs(shown):,.0f}".strip()

@@ -1,5 +1,8 @@
 """Forms of the owners' side: assessment settings, scope, routing, invitations."""
 
+import datetime
+import re
+
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils import timezone
@@ -293,3 +296,174 @@ class OpenLinkForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = _helper()
         self.fields["persona"].queryset = assessment.personas.all()
+
+
+# ---------------------------------------------------------------------------
+# Cost evidence
+# ---------------------------------------------------------------------------
+
+# FOCUS ServiceCategory values.
+SERVICE_CATEGORIES = [
+    "AI and Machine Learning",
+    "Analytics",
+    "Business Applications",
+    "Compute",
+    "Databases",
+    "Developer Tools",
+    "Identity",
+    "Integration",
+    "Internet of Things",
+    "Management and Governance",
+    "Media",
+    "Migration",
+    "Mobile",
+    "Multicloud",
+    "Networking",
+    "Security",
+    "Storage",
+    "Web",
+    "Other",
+]
+# Characters providers allow in tag keys (AWS is the strictest of them).
+TAG_KEY = re.compile(r"[\w .:/=+\-@]{1,128}")
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+MAX_FILES = 20
+MONTHS_OFFERED = 24
+
+
+def recent_months(today: datetime.date | None = None) -> list[str]:
+    """Return the last MONTHS_OFFERED months, newest first: "2026-11"."""
+    today = today or timezone.localdate()
+    year, month = today.year, today.month
+    months = []
+    for _ in range(MONTHS_OFFERED):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file field that accepts several files and cleans to a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "widget",
+            MultipleFileInput(attrs={"accept": ".csv,.gz,.parquet"}),
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        items = list(data) if isinstance(data, list | tuple) else [data]
+        items = items or [None]  # nothing chosen: the field's "required" error
+        return [super(MultipleFileField, self).clean(item, initial) for item in items]
+
+
+class EvidenceUploadForm(forms.Form):
+    """FOCUS exports and the choices that shape the KPIs."""
+
+    files = MultipleFileField(
+        label="FOCUS cost exports",
+        help_text="CSV, CSV.gz or Parquet, as your cloud provider exports them. "
+        "Choose several files at once if the export is split.",
+    )
+    tag_keys = forms.CharField(
+        label="Allocation tag keys",
+        max_length=1000,
+        initial="cost-center, team",
+        help_text="Separated by commas. A cost counts as allocated when any of "
+        "these tags has a value. Keys are case-sensitive, as in the export.",
+    )
+    months = forms.MultipleChoiceField(
+        label="Months to use",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked to use every month in the files.",
+    )
+    eligible_categories = forms.MultipleChoiceField(
+        label="Service categories eligible for commitment discounts",
+        choices=[(c, c) for c in SERVICE_CATEGORIES],
+        initial=["Compute"],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    forecasts = forms.CharField(
+        label="Monthly forecasts (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One month per line, for example “2026-01 120000”, to measure "
+        "forecast variance.",
+    )
+    forecast_currency = forms.CharField(
+        label="Currency of the forecasts",
+        required=False,
+        max_length=10,
+        help_text="Its ISO code, such as USD; leave empty for the files' main "
+        "currency.",
+    )
+
+    def __init__(self, *args, max_bytes: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_bytes = max_bytes
+        self.fields["months"].choices = [(m, m) for m in recent_months()]
+        self.helper = _helper()
+
+    def clean_files(self) -> list:
+        files = self.cleaned_data["files"]
+        if len(files) > MAX_FILES:
+            raise forms.ValidationError(f"Upload at most {MAX_FILES} files at once.")
+        for item in files:
+            if item.size > self.max_bytes:
+                raise forms.ValidationError(
+                    f"{item.name} is larger than the limit of "
+                    f"{self.max_bytes // 1024**2:,} MB per file."
+                )
+            name = item.name.lower()
+            if not name.endswith((".csv", ".csv.gz", ".gz", ".parquet")):
+                raise forms.ValidationError(
+                    f"{item.name} is not a CSV, CSV.gz or Parquet file."
+                )
+        return files
+
+    def clean_tag_keys(self) -> tuple[str, ...]:
+        keys = [k.strip() for k in self.cleaned_data["tag_keys"].split(",")]
+        keys = list(dict.fromkeys(k for k in keys if k))
+        if not keys:
+            raise forms.ValidationError("Give at least one tag key.")
+        bad = [k for k in keys if not TAG_KEY.fullmatch(k)]
+        if bad:
+            raise forms.ValidationError(
+                f"Tag keys use letters, digits, spaces and . : / = + - @ only: "
+                f"{', '.join(bad[:3])}."
+            )
+        return tuple(keys)
+
+    def clean_forecasts(self) -> dict[str, float]:
+        forecasts = {}
+        for number, line in enumerate(self.cleaned_data["forecasts"].splitlines(), 1):
+            if not line.strip():
+                continue
+            parts = line.replace(",", " ").replace(":", " ").split()
+            try:
+                month, amount = parts[0], float(parts[1])
+            except (IndexError, ValueError):
+                raise forms.ValidationError(
+                    f"Line {number}: write a month and an amount, such as "
+                    "“2026-01 120000”."
+                ) from None
+            if not MONTH.fullmatch(month) or amount <= 0 or len(parts) > 2:
+                raise forms.ValidationError(
+                    f"Line {number}: write a month and an amount, such as "
+                    "“2026-01 120000”."
+                )
+            forecasts[month] = amount
+        return forecasts
+
+    def clean_forecast_currency(self) -> str:
+        code = self.cleaned_data["forecast_currency"].strip().upper()
+        if code and not re.fullmatch(r"[A-Z]{3}", code):
+            raise forms.ValidationError("Give a three-letter ISO code, such as EUR.")
+        return code

@@ -8,6 +8,7 @@ at one framework version and never see a later one change under them.
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -632,6 +633,205 @@ class AuditEvent(models.Model):
         return (
             f"{self.actor_name or 'System'}: {self.action} ({self.created_at:%Y-%m-%d})"
         )
+
+
+# ---------------------------------------------------------------------------
+# Evidence from cost data (FOCUS exports)
+# ---------------------------------------------------------------------------
+
+
+class EvidenceKpi(models.Model):
+    """A KPI measured from cost data: the capability it evidences, its levels.
+
+    Catalogue data (loaded with the framework, editable in the admin). The
+    thresholds are shares (0.85 is 85%); a KPI without thresholds is shown
+    for information and gets no level.
+    """
+
+    class Direction(models.TextChoices):
+        HIGHER = "higher", "Higher is better"
+        LOWER = "lower", "Lower is better"
+
+    version = models.ForeignKey(
+        FrameworkVersion, models.CASCADE, related_name="evidence_kpis"
+    )
+    key = models.SlugField(
+        max_length=40, help_text="The figure the cost-data engine computes."
+    )
+    name = models.CharField(max_length=100)
+    capability = models.ForeignKey(
+        Capability, models.PROTECT, related_name="evidence_kpis"
+    )
+    direction = models.CharField(
+        max_length=10, choices=Direction.choices, default=Direction.HIGHER
+    )
+    crawl_threshold = models.DecimalField(
+        max_digits=6, decimal_places=4, null=True, blank=True,
+        help_text="Share needed for Crawl, e.g. 0.70 for 70%.",
+    )  # fmt: skip
+    walk_threshold = models.DecimalField(
+        max_digits=6, decimal_places=4, null=True, blank=True
+    )
+    run_threshold = models.DecimalField(
+        max_digits=6, decimal_places=4, null=True, blank=True
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.TextField(help_text="How the figure is computed.")
+
+    class Meta:
+        ordering = ["version", "position"]
+        verbose_name = "evidence KPI"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "key"], name="assessment_evidencekpi_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.capability})"
+
+    @property
+    def thresholds(self) -> list[tuple[int, float]]:
+        """Return (level, threshold) from Run down to Crawl, where set."""
+        pairs = [
+            (Level.RUN, self.run_threshold),
+            (Level.WALK, self.walk_threshold),
+            (Level.CRAWL, self.crawl_threshold),
+        ]
+        return [(level, float(t)) for level, t in pairs if t is not None]
+
+    def level(self, value: float | None) -> int | None:
+        """Return the level a value reaches, or None without thresholds."""
+        thresholds = self.thresholds
+        if value is None or not thresholds:
+            return None
+        for level, threshold in thresholds:
+            if self.direction == self.Direction.HIGHER and value >= threshold:
+                return level
+            if self.direction == self.Direction.LOWER and value <= threshold:
+                return level
+        return Level.NOT_STARTED
+
+    def clean(self) -> None:
+        values = [t for _, t in reversed(self.thresholds)]  # Crawl first
+        ordered = values == sorted(values, reverse=self.direction == "lower")
+        if not ordered:
+            raise ValidationError(
+                "Thresholds must rise from Crawl to Run (or fall, when lower "
+                "is better)."
+            )
+
+
+class EvidenceRun(models.Model):
+    """One processing of uploaded cost exports, with the owner's choices.
+
+    Billing rows are never stored: only what the files say about themselves
+    (versions, providers, months) and the computed figures.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting to start"
+        RUNNING = "running", "Processing"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    assessment = models.ForeignKey(
+        Assessment, models.CASCADE, related_name="evidence_runs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    stage = models.CharField(max_length=300, blank=True)
+    progress = models.FloatField(default=0.0, help_text="From 0 to 1.")
+    error = models.TextField(blank=True)
+    # The owner's choices.
+    tag_keys = models.JSONField(default=list, blank=True)
+    months = models.JSONField(default=list, blank=True)
+    eligible_categories = models.JSONField(default=list, blank=True)
+    forecasts = models.JSONField(default=dict, blank=True)
+    forecast_currency = models.CharField(max_length=3, blank=True)
+    # What the files said about themselves.
+    rows = models.BigIntegerField(null=True, blank=True)
+    versions = models.JSONField(default=list, blank=True)
+    providers = models.JSONField(default=list, blank=True)
+    currencies = models.JSONField(default=list, blank=True)
+    months_present = models.JSONField(default=list, blank=True)
+    latest_charge = models.DateField(null=True, blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    tag_keys_seen = models.JSONField(default=list, blank=True)
+    categories_seen = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["assessment", "status", "-finished_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=1),
+                name="assessment_evidencerun_progress_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cost data of {self.assessment} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("assessment:evidence_run", args=[self.assessment_id, self.pk])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in (self.Status.WAITING, self.Status.RUNNING)
+
+
+class EvidenceFile(models.Model):
+    """An uploaded export, kept in storage only until it has been processed."""
+
+    run = models.ForeignKey(EvidenceRun, models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255, help_text="As the owner named it.")
+    size = models.BigIntegerField()
+    storage_name = models.CharField(max_length=500, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EvidenceFigure(models.Model):
+    """A KPI computed from cost data, for one currency and period."""
+
+    run = models.ForeignKey(EvidenceRun, models.CASCADE, related_name="figures")
+    kpi_key = models.SlugField(max_length=40)
+    currency = models.CharField(max_length=3)
+    month = models.CharField(
+        max_length=7, blank=True, help_text="Empty for the whole period."
+    )
+    period_start = models.DateField()
+    period_end = models.DateField()
+    value = models.FloatField(null=True, blank=True)
+    numerator = models.FloatField(null=True, blank=True)
+    denominator = models.FloatField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "currency", "month", "kpi_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "kpi_key", "currency", "month"],
+                name="assessment_evidencefigure_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi_key} {self.currency} {self.month or 'period'}"
 
 
 # ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import charts, display
+from . import charts, display, evidence
 from .disclosure import shown_results
 from .models import Answer, Assessment, Level, NextStep
 from .participation import ParticipationSummary
@@ -259,8 +259,9 @@ def report_context(
 
     The report shows the published results, as viewers see them (it may be
     forwarded to anyone): `disclosure.shown_results`. A constant number of
-    queries: the snapshot and its results, the previous round's, and the
-    next steps. Raise NothingPublished before any publication.
+    queries: the snapshot and its results, the previous round's, the next
+    steps and the cost evidence. Raise NothingPublished before any
+    publication.
     """
     comments = options.include_comments and assessment.comments_published
     shown = shown_results(assessment, owner=False, comments=comments)
@@ -276,6 +277,8 @@ def report_context(
     if deadline:
         deadline.check()
     drawn = report_charts(results, deadline)
+    cost_evidence = evidence.current_evidence(assessment)
+    mismatches = evidence.mismatches(results, cost_evidence)
     _, changes = changes_by_name(comparison)
     domains = [
         {
@@ -308,7 +311,8 @@ def report_context(
             (results.personas, "Persona"),
             (results.business_units, "Business unit"),
         ],
-        "summary": summary_sentences(results, participation),
+        "summary": summary_sentences(results, participation)
+        + evidence.summary_sentences(mismatches),
         "top_priorities": results.priorities[:5],
         "radar": drawn["radar"],
         "domains": domains,
@@ -325,6 +329,13 @@ def report_context(
         "knowledge_gaps": knowledge_gaps,
         "legend": [(charts.VALUE_COLOURS[v], label) for v, label in DISTRIBUTION],
         "heat_legend": heat_legend(),
+        "evidence": cost_evidence,
+        "evidence_rows": evidence.evidence_rows(results, cost_evidence),
+        "mismatches": mismatches,
+        "mismatched": {m.result.capability.pk for m in mismatches},
+        "evidence_trends": evidence.kpi_trends(
+            cost_evidence, comparison.previous if comparison else None
+        ),
         "include_comments": comments,
         "example": worked_example(),
         "comments": all_comments[:COMMENTS_LIMIT],

@@ -26,6 +26,8 @@ from .models import (
     Answer,
     Assessment,
     Capability,
+    EvidenceKpi,
+    EvidenceRun,
     Invitation,
     NextStep,
     RenderedReport,
@@ -101,7 +103,7 @@ def template_version() -> str:
 
 
 def report_fingerprint(assessment: Assessment, options: ReportOptions) -> str:
-    """Return a digest of everything the report shows (seven small queries).
+    """Return a digest of everything the report shows (nine small queries).
 
     Answers are summarised by database aggregates (count, sums, latest
     change) of this round and the previous one, so the cost does not grow
@@ -162,6 +164,16 @@ def report_fingerprint(assessment: Assessment, options: ReportOptions) -> str:
             text=Sum(Length("action") + Length("kpi") + F("owner_id")),
         ),
     ]
+    # Cost evidence: the rounds' current runs, and the thresholds that level them.
+    evidence_runs = EvidenceRun.objects.filter(
+        assessment_id__in=rounds, status=EvidenceRun.Status.SUCCEEDED
+    ).values_list("assessment_id", "pk", "finished_at")
+    evidence_kpis = EvidenceKpi.objects.filter(
+        version_id=assessment.framework_id
+    ).values_list(
+        "key", "name", "capability_id", "direction", "crawl_threshold",
+        "walk_threshold", "run_threshold", "description",
+    )  # fmt: skip
     parts = [
         template_version(),
         options,
@@ -186,6 +198,8 @@ def report_fingerprint(assessment: Assessment, options: ReportOptions) -> str:
         list(invited),
         list(published),
         catalogue,
+        sorted(evidence_runs),
+        sorted(evidence_kpis),
     ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 

@@ -32,3 +32,15 @@ def enqueue_at(job, *args, run_after: datetime.datetime | None, **kwargs) -> boo
         return False
     job.using(run_after=run_after).enqueue(*args, **kwargs)
     return True
+
+
+@task()
+def evidence_process_task(run_id: int) -> None:
+    """Read a run's uploaded cost exports with DuckDB and store the KPIs.
+
+    `evidence.evidence_process` claims the run in one conditional update,
+    so a second delivery of the same job finds it taken and does nothing.
+    """
+    from .evidence import evidence_process
+
+    evidence_process(run_id)

@@ -3,12 +3,14 @@
 - views_assessments: the organisation's assessments and the owner's hub
 - views_invitations: invitees, emails and open links (owners)
 - views_results: dashboard, downloads, the PDF report and the scoring method
+- views_evidence: KPIs from cost data, uploads of cost exports
 - views_survey: the participant's pages (personal and open links, no account)
 """
 
 from django.urls import path
 
 from . import views_assessments as assessments
+from . import views_evidence as evidence
 from . import views_invitations as invitations
 from . import views_results as results
 from . import views_survey as survey
@@ -62,6 +64,10 @@ urlpatterns = [
     path(A + "answers.<str:fmt>", results.export_answers, name="export_answers"),
     path(A + "report.pdf", results.report_download, name="report"),
     path("how-scores-are-computed/", results.method, name="method"),
+    # Evidence from cost data (KPIs for owners and viewers; uploads for owners).
+    path(A + "evidence/", evidence.evidence_page, name="evidence"),
+    path(A + "evidence/upload/", evidence.evidence_upload, name="evidence_upload"),
+    path(A + "evidence/runs/<int:run_pk>/", evidence.evidence_run, name="evidence_run"),
     # Participants (no account): personal links and open links per persona.
     path("s/<str:token>/", survey.landing, name="survey"),
     path("s/<str:token>/p/<slug:domain>/", survey.questionnaire, name="survey_page"),

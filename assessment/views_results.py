@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, charts, exports, reports, scoring, snapshots
+from . import audit, charts, evidence, exports, reports, scoring, snapshots
 from .access import get_assessment_for_user
 from .disclosure import shown_results
 from .models import Answer, Level, Membership
@@ -57,14 +57,16 @@ def _shown(request: HttpRequest, pk: int, *, comments: bool = False):
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     """Show every figure of an assessment, with charts and the previous round."""
     assessment, is_owner, shown = _shown(request, pk, comments=True)
-    results = shown.results
+    results, comparison = shown.results, shown.comparison
+    cost_evidence = evidence.current_evidence(assessment)
+    mismatches = evidence.mismatches(results, cost_evidence) if results else []
     ctx = {
         "assessment": assessment,
         "organisation": assessment.organisation,
         "is_owner": is_owner,
         "shown": shown,
         "results": results,
-        "comparison": shown.comparison,
+        "comparison": comparison,
         "participation": shown.participation,
         "publish": snapshots.publish_state(assessment, latest=shown.snapshot)
         if is_owner
@@ -73,9 +75,15 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "answer_values": Answer.Value.choices,
         "other_personas": OTHER_PERSONAS,
         "heat_legend": _heat_legend(),
+        "evidence": cost_evidence,
+        "mismatches": mismatches,
+        "mismatched": {m.result.capability.pk for m in mismatches},
+        "evidence_trends": evidence.kpi_trends(
+            cost_evidence, comparison.previous if comparison else None
+        ),
     }
     if results is not None:
-        by_domain, by_capability = changes_by_name(shown.comparison)
+        by_domain, by_capability = changes_by_name(comparison)
         ctx |= {
             "top_priorities": results.priorities[:TOP_PRIORITIES],
             "domains": [

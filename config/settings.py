@@ -316,6 +316,18 @@ AXES_VERBOSE = False
 # closes (owners can keep them longer, assessment by assessment).
 SURVEY_LINK_DAYS_AFTER_CLOSE = env_int("SURVEY_LINK_DAYS_AFTER_CLOSE", 30)
 
+# Uploaded files (cost exports, until they are processed). Production
+# setups with several machines point STORAGES["default"] at an object store
+# (django-storages; see the README).
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / "uploads"))
+MEDIA_URL = "media/"
+
+# Cost evidence: DuckDB reads the exports within these bounds.
+EVIDENCE_MAX_FILE_MB = env_int("EVIDENCE_MAX_FILE_MB", 5 * 1024)
+EVIDENCE_MEMORY_LIMIT = env_str("EVIDENCE_MEMORY_LIMIT", "512MB")
+EVIDENCE_THREADS = env_int("EVIDENCE_THREADS", 2)
+EVIDENCE_TEMP_DIR = env_str("EVIDENCE_TEMP_DIR", "")
+
 # How many PDF reports one user may render at the same time.
 REPORT_MAX_CONCURRENT_RENDERS = env_int("REPORT_MAX_CONCURRENT_RENDERS", 1)
 

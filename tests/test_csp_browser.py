@@ -98,6 +98,7 @@ def test_no_page_breaks_the_policy_and_scripted_widths_apply(page, site, tmp_pat
         f"/assessments/{pk}/invitations/",
         f"/assessments/{pk}/routing/",
         f"/assessments/{pk}/activity/",
+        f"/assessments/{pk}/evidence/",
         "/framework/",
         "/how-scores-are-computed/",
         site["survey"],
@@ -124,3 +125,4 @@ def test_no_page_breaks_the_policy_and_scripted_widths_apply(page, site, tmp_pat
         is_staff=True, is_superuser=True
     )
     assert _visit(page, base + f"/admin/assessment/assessment/{pk}/change/") == []
+    assert _visit(page, base + "/admin/assessment/evidencekpi/") == []

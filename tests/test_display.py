@@ -80,3 +80,21 @@ def test_the_date_filters_format_like_the_module():
     moment = datetime.datetime(2026, 11, 30, 9, 5, tzinfo=datetime.UTC)
     rendered = template.render(Context({"d": datetime.date(2026, 12, 21), "m": moment}))
     assert rendered == "21 Dec 2026 · 30 Nov 2026, 09:05"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        (12345.5, "USD", "USD 12,346"),
+        (Fraction(-5, 2), "EUR", "EUR −3"),
+        (0.4, "", "0"),
+        (None, "USD", "–"),
+    ],
+)
+def test_money_is_whole_units_half_up_with_separators(amount, currency, text):
+    assert display.money(amount, currency) == text
+
+
+def test_counts_have_thousands_separators():
+    assert display.count(30000) == "30,000"
+    assert display.count(None) == "–"

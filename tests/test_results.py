@@ -214,9 +214,10 @@ def test_dashboard_queries_do_not_grow_with_respondents(
     assert _dashboard_queries(client, assessment, "?live=1") == small_live
     # Session + user, the assessment with the role, the latest snapshot, 2
     # for its results (catalogue), 4 for the previous round's snapshot and
-    # comparison, 2 for the live participation, 1 for the publish state, and
-    # the database cache of the charts: 6 when drawn, 1 when reused.
-    assert small == 19
-    assert _dashboard_queries(client, assessment) == 14
+    # comparison, 1 for cost evidence (none here), 2 for the live
+    # participation, 1 for the publish state, and the database cache of the
+    # charts: 6 when drawn, 1 when reused.
+    assert small == 20
+    assert _dashboard_queries(client, assessment) == 15
     # Live: 4 more queries aggregate the answers (the charts were the same).
-    assert small_live == 18
+    assert small_live == 19

@@ -102,3 +102,21 @@ def test_demo_comments_are_never_repeated_for_one_capability(framework):
 def test_it_refuses_a_non_positive_number_of_respondents(framework):
     with pytest.raises(CommandError):
         call_command("seed_demo", "--respondents", "0")
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_evidence_from_cost_data(framework, settings, tmp_path):
+    from assessment.evidence import current_evidence, kpi_trends, mismatches
+    from assessment.models import EvidenceFile
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    current = _seed()
+    evidence = current_evidence(current)
+    assert evidence is not None and evidence.currency == "USD"
+    assert set(evidence.other_currencies) == {"EUR"}
+    assert evidence.figure("forecast_variance").value is not None
+    assert evidence.anomalies.detail["count"] >= 1
+    assert mismatches(assessment_results(current), evidence)
+    trends = kpi_trends(evidence, current.previous)
+    assert any(t.change_points and t.change_points > 0 for t in trends)
+    assert not EvidenceFile.objects.filter(deleted_at__isnull=True).exists()

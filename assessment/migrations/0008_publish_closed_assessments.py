@@ -75,6 +75,6 @@ def publish_closed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("assessment", "0006_results_snapshot_open_link_secret")]
+    dependencies = [("assessment", "0007_results_snapshot_open_link_secret")]
 
     operations = [migrations.RunPython(publish_closed, migrations.RunPython.noop)]
