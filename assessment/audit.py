@@ -26,6 +26,7 @@ ACTIONS = {
     "links.open_deactivated": "switched off an open link",
     "links.kept": "kept participants' links working longer",
     "answers.exported": "exported raw answers",
+    "results.published": "published interim results",
     "report.downloaded": "downloaded the report",
     "evidence.uploaded": "uploaded cost data",
 }

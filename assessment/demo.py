@@ -24,7 +24,9 @@ from .models import (
     Membership,
     Organisation,
     Response,
+    ResultsSnapshot,
 )
+from .snapshots import snapshot_take
 
 DEMO_ORGANISATION = "Acme Corp (demo)"
 DEMO_SLUG = "acme-demo"
@@ -304,6 +306,9 @@ def demo_rounds_create(
         closed_at=now - datetime.timedelta(days=170),
         created_at=now - datetime.timedelta(days=210),
     )
+    ResultsSnapshot.objects.filter(assessment=previous).update(
+        created_at=now - datetime.timedelta(days=170)
+    )
 
     current = assessment_create(
         organisation=organisation,
@@ -320,6 +325,13 @@ def demo_rounds_create(
     assessment_open(assessment=current)
     _add_responses(
         assessment=current, count=respondents, rng=rng, shift=0.0, submitted_on=now
+    )
+    # The demo viewer sees results at once: interim results of the current
+    # round, as an owner would publish them.
+    snapshot_take(
+        assessment=current,
+        reason=ResultsSnapshot.Reason.INTERIM,
+        user=owner and owner.user,
     )
     demo_evidence_create(
         assessment=previous,

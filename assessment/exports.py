@@ -1,10 +1,13 @@
 """Exports of an assessment: raw answers and aggregates as CSV, XLSX and JSON.
 
-Raw answers carry a pseudonym per respondent, never a name or email. Every
-text cell that a spreadsheet would read as a formula is neutralised, in CSV
-and in XLSX alike (openpyxl too turns a string starting with "=" into a
-formula), and loses any control character stored before input refused them
-(openpyxl cannot write one).
+Raw answers carry a pseudonym per respondent (R001, R002, ... numbered within
+the assessment in submission order), never a name, an email or a database id,
+and the day of submission, not its time. Aggregates are what
+`disclosure.shown_results` lets the downloader see. Every text cell that a
+spreadsheet would read as a formula is neutralised, in CSV and in XLSX alike
+(openpyxl too turns a string starting with "=" into a formula), and loses any
+control character stored before input refused them (openpyxl cannot write
+one).
 
 The aggregates' data (CSV, JSON, the workbook's Data sheet) keep every score
 at full precision; the workbook's Summary sheet reads like the dashboard,
@@ -28,10 +31,13 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from . import display
+from .disclosure import ShownResults
 from .models import Answer, Assessment, Response
 from .scoring import (
     ALL_VALUES,
+    OTHER_PERSONAS,
     AssessmentResults,
+    Breakdown,
     CapabilityResult,
     Comparison,
     Delta,
@@ -50,7 +56,7 @@ ANSWER_HEADER = [
     "Answer",
     "Score",
     "Comment",
-    "Submitted at",
+    "Submitted on",
 ]
 ANSWER_LABELS = dict(Answer.Value.choices)
 FORMATS = {
@@ -83,14 +89,30 @@ def _number(value: Fraction | Decimal | None) -> float | None:
 # ---------------------------------------------------------------------------
 
 
+def pseudonyms(assessment: Assessment) -> dict[int, str]:
+    """Return response id -> R001, R002, ... in submission order (one query).
+
+    Numbered within the assessment, so a label tells nothing of other
+    assessments or of database ids.
+    """
+    ids = list(
+        Response.objects.filter(assessment=assessment, status=Response.Status.SUBMITTED)
+        .order_by("submitted_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    width = max(3, len(str(len(ids))))
+    return {pk: f"R{number:0{width}d}" for number, pk in enumerate(ids, start=1)}
+
+
 def answer_rows(assessment: Assessment) -> Iterator[list[Any]]:
-    """Yield one row per submitted answer (one query, streamed in chunks)."""
+    """Yield one row per submitted answer (two queries, streamed in chunks)."""
+    labels = pseudonyms(assessment)
     rows = (
         Answer.objects.filter(
             response__assessment=assessment,
             response__status=Response.Status.SUBMITTED,
         )
-        .order_by("response_id", "capability__position")
+        .order_by("response__submitted_at", "response_id", "capability__position")
         .values_list(
             "response_id",
             "response__persona__name",
@@ -107,7 +129,7 @@ def answer_rows(assessment: Assessment) -> Iterator[list[Any]]:
     ):
         yield [
             assessment.title,
-            Response(pk=pk).pseudonym,
+            labels[pk],
             persona,
             unit,
             domain,
@@ -115,14 +137,15 @@ def answer_rows(assessment: Assessment) -> Iterator[list[Any]]:
             ANSWER_LABELS.get(value, "No answer"),
             value if value is not None and value >= 0 else None,
             comment,
-            _local(at),
+            _local_day(at),
         ]
 
 
-def _local(moment: datetime.datetime | None) -> str:
+def _local_day(moment: datetime.datetime | None) -> str:
+    """Return the day only: a time of submission could tell who answered."""
     if moment is None:
         return ""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return timezone.localtime(moment).strftime("%Y-%m-%d")
 
 
 RESULT_HEADER = [
@@ -143,27 +166,31 @@ RESULT_HEADER = [
     "Disagreement",
     "Contested",
     "Priority",
-    "Personas below threshold",
     "Previous score",
     "Change",
+    "Note",
 ]
 
 
-def result_rows(
-    results: AssessmentResults, comparison: Comparison | None = None
-) -> tuple[list[str], list[list[Any]]]:
+def result_rows(shown: ShownResults) -> tuple[list[str], list[list[Any]]]:
     """Return the header and rows of the aggregates, at full precision.
 
     One row per capability, then one per domain, then the overall row.
-    Persona scores follow as one column per persona shown (at least k answers).
+    Group scores follow as one column per persona shown (then "Other
+    personas" if any capability pools small personas); domain rows carry
+    the personas' domain scores where they are shown.
     """
+    results, comparison = shown.results, shown.comparison
     personas = results.persona_columns
+    pooled = any(c.other_personas for c in results.capabilities)
     header = RESULT_HEADER + [f"Persona: {p.name}" for p in personas]
+    header += [OTHER_PERSONAS] if pooled else []
     domain_deltas, previous = changes_by_name(comparison)
     rows = []
     for cap in results.capabilities:
         delta = previous.get(cap.capability.name)
-        scores = {ps.persona.pk: ps.score for ps in cap.persona_scores}
+        scores = {g.persona.pk: g.score for g in cap.persona_scores}
+        other = cap.other_personas.score if cap.other_personas else None
         rows.append(
             [
                 "capability",
@@ -171,12 +198,15 @@ def result_rows(
                 cap.capability.name,
                 *_capability_figures(cap),
                 *_delta_figures(delta),
+                _note(cap, results.k),
                 *[scores.get(p.pk) for p in personas],
+                *([other] if pooled else []),
             ]
         )
-    blanks = [None] * (len(RESULT_HEADER) - 9)
+    blanks = [None] * (len(RESULT_HEADER) - 10)
     for domain in results.domains:
         delta = domain_deltas.get(domain.domain.name)
+        scores = {s.persona.pk: s.score for s in domain.persona_scores}
         rows.append(
             [
                 "domain",
@@ -188,7 +218,9 @@ def result_rows(
                 domain.gap,
                 *blanks,
                 *_delta_figures(delta),
-                *[None] * len(personas),
+                "",
+                *[scores.get(p.pk) for p in personas],
+                *([None] if pooled else []),
             ]
         )
     overall = comparison.overall if comparison else None
@@ -203,10 +235,19 @@ def result_rows(
             None,
             *blanks,
             *_delta_figures(overall),
-            *[None] * len(personas),
+            "",
+            *[None] * (len(personas) + pooled),
         ]
     )
     return header, rows
+
+
+def _note(cap: CapabilityResult, k: int) -> str:
+    if cap.too_few or cap.withheld:
+        return f"fewer than {k} answers"
+    if cap.scored and not cap.broken_down:
+        return "too few per persona to break down"
+    return ""
 
 
 def _delta_figures(delta: Delta | None) -> list[Any]:
@@ -226,20 +267,23 @@ def _capability_figures(cap: CapabilityResult) -> list[Any]:
         cap.median,
         cap.answered,
         cap.scored,
-        *[cap.counts[v] for v in ALL_VALUES],
+        *[cap.counts.get(v) for v in ALL_VALUES],
         cap.dont_know_rate,
         cap.not_applicable_rate,
         cap.disagreement,
         cap.contested,
         cap.priority,
-        cap.hidden_personas,
     ]
 
 
-def results_json(
-    results: AssessmentResults, comparison: Comparison | None = None
-) -> dict[str, Any]:
-    """Return every aggregate figure as JSON-ready data, at full precision."""
+def results_json(shown: ShownResults) -> dict[str, Any]:
+    """Return every aggregate figure as JSON-ready data, at full precision.
+
+    Per capability, the number of scored answers and, per group shown, its
+    number of respondents: anyone can check from this file alone that no
+    figure rests on fewer than k people.
+    """
+    results, comparison, snapshot = shown.results, shown.comparison, shown.snapshot
     assessment = results.assessment
     return {
         "assessment": {
@@ -249,6 +293,14 @@ def results_json(
             "status": assessment.status,
             "framework": assessment.framework.name,
             "credit": assessment.framework.credit,
+        },
+        "live": shown.live,
+        "published": None
+        if shown.live or snapshot is None
+        else {
+            "snapshot": snapshot.pk,
+            "published_at": snapshot.created_at.isoformat(),
+            "reason": snapshot.get_reason_display(),
         },
         "anonymity_threshold": results.k,
         "respondents": results.respondents,
@@ -265,6 +317,14 @@ def results_json(
                 "level": d.level_name,
                 "target": d.target,
                 "capabilities": [c.capability.slug for c in d.capabilities],
+                "persona_scores": [
+                    {
+                        "persona": s.persona.slug,
+                        "name": s.persona.name,
+                        "score": s.score,
+                    }
+                    for s in d.persona_scores
+                ],
             }
             for d in results.domains
         ],
@@ -290,25 +350,36 @@ def _capability_json(cap: CapabilityResult) -> dict[str, Any]:
         "median": cap.median,
         "answered": cap.answered,
         "scored": cap.scored,
-        "counts": {ANSWER_LABELS[v]: n for v, n in cap.counts.items()},
+        "too_few": cap.too_few,
+        "withheld": cap.withheld,
+        "counts": None
+        if cap.withheld
+        else {ANSWER_LABELS[v]: n for v, n in cap.counts.items()},
         "dont_know_rate": cap.dont_know_rate,
         "not_applicable_rate": cap.not_applicable_rate,
-        "persona_scores": [
-            {"persona": ps.persona.slug, "score": ps.score, "n": ps.n}
-            for ps in cap.persona_scores
+        "broken_down": cap.broken_down,
+        "groups": [
+            {
+                "persona": None if g.is_pooled else g.persona.slug,
+                "name": g.label,
+                "score": g.score,
+                "respondents": g.n,
+            }
+            for g in cap.groups
         ],
-        "hidden_personas": cap.hidden_personas,
         "disagreement": cap.disagreement,
         "contested": cap.contested,
         "priority": cap.priority,
     }
 
 
-def _breakdown_json(breakdown) -> dict[str, Any]:
+def _breakdown_json(breakdown: Breakdown) -> dict[str, Any]:
+    other = breakdown.other
     return {
         "groups": [{"name": g.label, "respondents": g.n} for g in breakdown.groups],
-        "folded_groups": breakdown.folded_groups,
-        "folded_respondents": breakdown.folded_respondents,
+        "other": None
+        if other is None
+        else {"name": other.label, "respondents": other.n},
     }
 
 
@@ -399,16 +470,17 @@ def _share(rate: float | None) -> Decimal | None:
     return None if shown is None else Decimal(shown) / 100
 
 
-def summary_rows(
-    results: AssessmentResults, comparison: Comparison | None = None
-) -> list[tuple[list[Any], bool]]:
+def summary_rows(shown: ShownResults) -> list[tuple[list[Any], bool]]:
     """Return the Summary sheet's rows as shown values, each with a bold flag.
 
-    The overall row, then each domain followed by its capabilities; persona
-    scores (as shown) in trailing columns, one per persona shown.
+    The overall row, then each domain followed by its capabilities; group
+    scores (as shown) in trailing columns, one per persona shown, then
+    "Other personas" if any capability pools small personas. A domain's row
+    holds the personas' domain scores where they are shown.
     """
+    results, comparison = shown.results, shown.comparison
     domain_deltas, capability_deltas = changes_by_name(comparison)
-    personas = results.persona_columns
+    personas, pooled = _group_columns(results)
     blanks = [None] * (len(SUMMARY_COLUMNS) - 7)
     overall = comparison.overall if comparison else None
     rows = [
@@ -422,13 +494,14 @@ def summary_rows(
                 None,
                 *blanks,
                 overall.change if overall else None,
-                *[None] * len(personas),
+                *[None] * (len(personas) + pooled),
             ],
             True,
         )
     ]
     for domain in results.domains:
         delta = domain_deltas.get(domain.domain.name)
+        scores = {s.persona.pk: s.shown_score for s in domain.persona_scores}
         rows.append(
             (
                 [
@@ -440,19 +513,29 @@ def summary_rows(
                     domain.gap,
                     *blanks,
                     delta.change if delta else None,
-                    *[None] * len(personas),
+                    *[scores.get(p.pk) for p in personas],
+                    *([None] if pooled else []),
                 ],
                 True,
             )
         )
         for cap in domain.capabilities:
             delta = capability_deltas.get(cap.capability.name)
-            rows.append((_summary_capability(cap, delta, personas), False))
+            rows.append((_summary_capability(cap, delta, personas, pooled), False))
     return rows
 
 
-def _summary_capability(cap: CapabilityResult, delta: Delta | None, personas):
-    scores = {ps.persona.pk: ps.shown_score for ps in cap.persona_scores}
+def _group_columns(results: AssessmentResults) -> tuple[list, bool]:
+    """Return the personas shown anywhere, and whether any group is pooled."""
+    pooled = any(c.other_personas for c in results.capabilities)
+    return results.persona_columns, pooled
+
+
+def _summary_capability(
+    cap: CapabilityResult, delta: Delta | None, personas, pooled: bool
+) -> list[Any]:
+    scores = {g.persona.pk: g.shown_score for g in cap.persona_scores}
+    other = cap.other_personas.shown_score if cap.other_personas else None
     return [
         cap.capability.domain.name,
         cap.capability.name,
@@ -470,19 +553,18 @@ def _summary_capability(cap: CapabilityResult, delta: Delta | None, personas):
         display.shown_score(cap.median),
         delta.change if delta else None,
         *[scores.get(p.pk) for p in personas],
+        *([other] if pooled else []),
     ]
 
 
-def results_workbook(
-    results: AssessmentResults, comparison: Comparison | None = None
-) -> bytes:
+def results_workbook(shown: ShownResults) -> bytes:
     """Return the results as a workbook: a Summary sheet and a Data sheet."""
     book = Workbook()
     summary = book.active
     summary.title = "Summary"
-    _write_summary(summary, results, comparison)
+    _write_summary(summary, shown)
     data = book.create_sheet("Data")
-    header, rows = result_rows(results, comparison)
+    header, rows = result_rows(shown)
     data.append([neutralise(v) for v in header])
     for row in rows:
         data.append([neutralise(v) for v in row])
@@ -494,17 +576,28 @@ def results_workbook(
     return buffer.getvalue()
 
 
-def _write_summary(sheet, results: AssessmentResults, comparison) -> None:
+def _write_summary(sheet, shown: ShownResults) -> None:
+    results = shown.results
     assessment = results.assessment
+    k = results.k
+    responses = (
+        f"fewer than {k} submitted responses"
+        if results.respondents is None
+        else f"{results.respondents} submitted response"
+        f"{'' if results.respondents == 1 else 's'}"
+    )
+    published = (
+        "live preview, not published"
+        if shown.live
+        else f"published {display.date(shown.snapshot.created_at)}"
+    )
     sheet.append([neutralise(f"{assessment.title}: results")])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append(
         [
             neutralise(
                 f"{assessment.organisation.name} · {assessment.get_status_display()}"
-                f" · {results.respondents} submitted response"
-                f"{'' if results.respondents == 1 else 's'}"
-                f" · {assessment.framework.name}"
+                f" · {published} · {responses} · {assessment.framework.name}"
             )
         ]
     )
@@ -513,21 +606,23 @@ def _write_summary(sheet, results: AssessmentResults, comparison) -> None:
             "Scores run from 0 (Not started) to 3 (Run) and are shown with one "
             "decimal, as on the results page; each level is that of the score "
             "shown. Gap to target: how far a score is below its target "
-            f"(“{display.MET}” when it is not). Persona scores are shown for "
-            f"groups of {results.k} or more. Full precision: the Data sheet."
+            f"(“{display.MET}” when it is not). A persona has a score of its "
+            f"own with {k} or more respondents; smaller personas are pooled as "
+            f"“{OTHER_PERSONAS}”. Full precision: the Data sheet."
         ]
     )
     sheet.append([])
-    personas = results.persona_columns
+    personas, pooled = _group_columns(results)
     columns = SUMMARY_COLUMNS + [
         (f"Persona: {p.name}", 12, SCORE_FORMAT) for p in personas
     ]
+    columns += [(OTHER_PERSONAS, 12, SCORE_FORMAT)] if pooled else []
     sheet.append([neutralise(heading) for heading, _, _ in columns])
     header_row = sheet.max_row
     for cell in sheet[header_row]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="bottom")
-    for values, bold in summary_rows(results, comparison):
+    for values, bold in summary_rows(shown):
         sheet.append([neutralise(v) for v in values])
         for cell, (_, _, number_format) in zip(
             sheet[sheet.max_row], columns, strict=True
@@ -564,15 +659,13 @@ def export_answers(assessment: Assessment, fmt: str) -> bytes:
     raise ValueError(f"Raw answers export as csv or xlsx, not {fmt!r}.")
 
 
-def export_results(
-    results: AssessmentResults, fmt: str, comparison: Comparison | None = None
-) -> bytes:
-    """Return the aggregates in CSV, XLSX or JSON."""
+def export_results(shown: ShownResults, fmt: str) -> bytes:
+    """Return the aggregates someone may see in CSV, XLSX or JSON."""
     if fmt == "json":
-        return write_json(results_json(results, comparison))
-    header, rows = result_rows(results, comparison)
+        return write_json(results_json(shown))
+    header, rows = result_rows(shown)
     if fmt == "csv":
         return write_csv(header, rows)
     if fmt == "xlsx":
-        return results_workbook(results, comparison)
+        return results_workbook(shown)
     raise ValueError(f"Results export as csv, xlsx or json, not {fmt!r}.")

@@ -285,6 +285,12 @@ class OpenLinkForm(forms.Form):
     persona = forms.ModelChoiceField(
         label="Persona", queryset=Persona.objects.none(), empty_label=None
     )
+    allow_persona_choice = forms.BooleanField(
+        label="Let people choose another persona",
+        required=False,
+        help_text="Off: everyone who joins answers as this persona, so nobody can "
+        "join as a small persona to see its answers.",
+    )
 
     def __init__(self, *args, assessment: Assessment, **kwargs):
         super().__init__(*args, **kwargs)

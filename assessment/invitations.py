@@ -1,18 +1,29 @@
 """Inviting participants: personal links, open links and their emails.
 
-Raw link tokens exist only in memory: they are emailed or shown once, and the
-database keeps their hash. Every email therefore carries a fresh link; earlier
-links keep working (a participant may have bookmarked one), except when an
-owner replaces the link on purpose by re-sending the invitation.
+Raw personal tokens exist only in memory: they are emailed or shown once, and
+the database keeps their hash. Every email therefore carries a fresh link;
+earlier links keep working (a participant may have bookmarked one), except
+when an owner replaces the link on purpose by re-sending the invitation.
+
+An open link's token is derived from a random per-link secret and the site's
+SECRET_KEY (`open_link_token`), so that owners can copy it again from their
+page while the database alone reveals no link; rotating SECRET_KEY retires
+every open link. Joins through open links are rate-limited per link and per
+client address in the shared (database) cache.
 """
 
+import base64
 import codecs
 import csv
 import datetime
+import hashlib
 import logging
+import secrets
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
@@ -21,6 +32,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .models import (
     Assessment,
@@ -75,7 +87,7 @@ def invitation_for_token(token: str) -> Invitation | None:
     """
     return (
         Invitation.objects.select_related(
-            "assessment__organisation", "persona", "response__persona"
+            "assessment__organisation", "persona", "response__persona", "open_link"
         )
         .filter(tokens__token_hash=hash_token(token))
         .first()
@@ -317,26 +329,105 @@ def invitations_import(
 # ---------------------------------------------------------------------------
 
 
+OPEN_LINK_SALT = "assessment.invitations.open-link"
+OPEN_LINK_TOKEN_BYTES = 24  # 192 bits, as personal links
+# Joins are counted per fixed window of this many seconds.
+JOIN_WINDOW = 3600
+
+
+def open_link_token(secret: str) -> str:
+    """Return the token of an open link from its stored secret.
+
+    An HMAC under SECRET_KEY: the secret alone (a database leak) gives no
+    working link, and a new SECRET_KEY gives other tokens, retiring every
+    open link.
+    """
+    digest = salted_hmac(OPEN_LINK_SALT, secret, algorithm="sha256").digest()
+    raw = digest[:OPEN_LINK_TOKEN_BYTES]
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 @transaction.atomic
 def open_link_create(
-    *, assessment: Assessment, persona: Persona
+    *, assessment: Assessment, persona: Persona, allow_persona_choice: bool = False
 ) -> tuple[OpenLink, str]:
     """Create the open link of a persona, replacing any active one.
 
-    Return the link and its raw token, which is shown once.
+    Return the link and its raw token. Participants who join answer as
+    `persona`, unless `allow_persona_choice` lets them pick another of the
+    assessment's personas.
     """
     assessment.open_links.filter(persona=persona, is_active=True).update(
         is_active=False
     )
-    token, token_hash = new_token()
+    secret = secrets.token_hex(32)
+    token = open_link_token(secret)
     link = OpenLink.objects.create(
-        assessment=assessment, persona=persona, token_hash=token_hash
+        assessment=assessment,
+        persona=persona,
+        allow_persona_choice=allow_persona_choice,
+        secret=secret,
+        token_hash=hash_token(token),
     )
     return link, token
 
 
-def open_link_url(token: str) -> str:
-    return settings.SITE_URL + reverse("assessment:join", args=[token])
+def open_link_for_token(token: str) -> OpenLink | None:
+    """Return the active open link of a token (one query), or None.
+
+    Looked up by hash, then checked against the token its secret gives under
+    the current SECRET_KEY, so that rotating the key retires it.
+    """
+    link = (
+        OpenLink.objects.select_related("assessment__organisation", "persona")
+        .filter(token_hash=hash_token(token), is_active=True)
+        .first()
+    )
+    if link is None:
+        return None
+    if link.secret and not constant_time_compare(token, open_link_token(link.secret)):
+        return None
+    return link
+
+
+def open_link_url(link: OpenLink) -> str | None:
+    """Return an open link's address, or None for a link made before
+    addresses could be shown again (it works, but only as first shown)."""
+    if not link.secret:
+        return None
+    return settings.SITE_URL + reverse(
+        "assessment:join", args=[open_link_token(link.secret)]
+    )
+
+
+def join_allowed(*, link: OpenLink, address: str) -> bool:
+    """Count one more join through a link from a client address, if allowed.
+
+    At most OPEN_LINK_JOINS_PER_HOUR per link and
+    OPEN_LINK_JOINS_PER_ADDRESS_PER_HOUR per address (hashed, never kept in
+    clear) in each hour. Counters live in the shared database cache, so the
+    limits hold across processes; the cache's increment is a read then a
+    write, so simultaneous joins may each slip one past a limit.
+    """
+    window = int(time.time() // JOIN_WINDOW)
+    digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+    per_link = _count(f"open-link-joins:{link.pk}:{window}")
+    per_address = _count(f"open-link-joins:addr:{digest}:{window}")
+    return (
+        per_link <= settings.OPEN_LINK_JOINS_PER_HOUR
+        and per_address <= settings.OPEN_LINK_JOINS_PER_ADDRESS_PER_HOUR
+    )
+
+
+def _count(key: str) -> int:
+    """Add one to a counter of the current window and return its value."""
+    if cache.add(key, 1, JOIN_WINDOW + 60):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.set(key, 1, JOIN_WINDOW + 60)
+        return 1
 
 
 # ---------------------------------------------------------------------------

@@ -15,8 +15,10 @@ from .models import (
     Level,
     Organisation,
     Persona,
+    ResultsSnapshot,
     ScopedCapability,
 )
+from .snapshots import snapshot_rethreshold, snapshot_take
 
 
 @transaction.atomic
@@ -109,19 +111,31 @@ def assessment_open(*, assessment: Assessment) -> None:
     assessment.save(update_fields=["status", "opened_at"])
 
 
-def assessment_close(*, assessment: Assessment) -> None:
-    """Close an open assessment: answers stop and results become final."""
+@transaction.atomic
+def assessment_close(*, assessment: Assessment, user=None) -> None:
+    """Close an open assessment: answers stop and results are published.
+
+    Viewers see the snapshot taken here (see `snapshots`).
+    """
     if assessment.status != Assessment.Status.OPEN:
         raise LifecycleError("Only an open assessment can be closed.")
     assessment.status = Assessment.Status.CLOSED
     assessment.closed_at = timezone.now()
     assessment.save(update_fields=["status", "closed_at"])
+    snapshot_take(
+        assessment=assessment, reason=ResultsSnapshot.Reason.CLOSED, user=user
+    )
 
 
 def assessment_reopen(
     *, assessment: Assessment, closes_on: datetime.date | None = None
 ) -> None:
-    """Reopen a closed assessment, moving its closing date if one is given."""
+    """Reopen a closed assessment, moving its closing date if one is given.
+
+    Its published results stay as they are: viewers see the results of the
+    closing until k new submissions allow an interim publication, or the
+    assessment closes again.
+    """
     if assessment.status != Assessment.Status.CLOSED:
         raise LifecycleError("Only a closed assessment can be reopened.")
     new_closes_on = closes_on or assessment.closes_on
@@ -164,10 +178,13 @@ def assessment_update(
     opens_on: datetime.date | None,
     closes_on: datetime.date | None,
     comments_published: bool | None = None,
+    user=None,
 ) -> None:
     """Change an assessment's settings; personas with participants stay.
 
-    `comments_published` None leaves the choice as it is.
+    `comments_published` None leaves the choice as it is. A new anonymity
+    threshold applies to the published results at once
+    (`snapshots.snapshot_rethreshold`).
     """
     kept = {p.pk for p in personas}
     in_use = Persona.objects.filter(
@@ -191,6 +208,7 @@ def assessment_update(
         assessment.comments_published = comments_published
     assessment.save()
     assessment.personas.set(personas)
+    snapshot_rethreshold(assessment=assessment, user=user)
 
 
 def answered_capabilities(

@@ -398,13 +398,26 @@ class ScopedCapability(models.Model):
 
 
 class OpenLink(models.Model):
-    """A shared link that lets anyone with it join as one persona."""
+    """A shared link that lets anyone with it join as one persona.
+
+    The link's token is derived from `secret` and the site's SECRET_KEY
+    (see `invitations.open_link_token`), so the owner's page can show it
+    again while the database alone reveals no link: only its hash is
+    looked up. Links made before `secret` existed have none and cannot be
+    shown again.
+    """
 
     assessment = models.ForeignKey(
         Assessment, models.CASCADE, related_name="open_links"
     )
     persona = models.ForeignKey(Persona, models.PROTECT, related_name="+")
+    allow_persona_choice = models.BooleanField(
+        "let participants choose their persona",
+        default=False,
+        help_text="Otherwise everyone who joins answers as the link's persona.",
+    )
     token_hash = models.CharField(max_length=64, unique=True)
+    secret = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     is_active = models.BooleanField(default=True)
 
@@ -452,7 +465,9 @@ class Invitation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.email or f"Open-link participant {self.pk}"
+        # Not numbered by id: a global number would tell how many people
+        # other assessments have. Pages number joiners per assessment.
+        return self.email or "Open-link participant"
 
 
 class InvitationToken(models.Model):
@@ -511,12 +526,7 @@ class Response(models.Model):
         indexes = [models.Index(fields=["assessment", "status", "persona"])]
 
     def __str__(self) -> str:
-        return f"Response {self.pseudonym} to {self.assessment}"
-
-    @property
-    def pseudonym(self) -> str:
-        """Return the stable, name-free label used in exports."""
-        return f"R{self.pk:05d}"
+        return f"Response to {self.assessment} ({self.get_status_display()})"
 
     @property
     def is_submitted(self) -> bool:
@@ -822,3 +832,62 @@ class EvidenceFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi_key} {self.currency} {self.month or 'period'}"
+
+
+# ---------------------------------------------------------------------------
+# Published results
+# ---------------------------------------------------------------------------
+
+
+class ResultsSnapshot(models.Model):
+    """Results as published to viewers: aggregated counts, no raw answer.
+
+    Viewers read the latest snapshot of an assessment, never live data, so
+    that two looks around one submission cannot tell that person's answers.
+    `data` holds `scoring.ResultsData` (answer counts per capability, persona
+    and value; respondents per persona and business unit; comments for the
+    appendix) and `participation` the participation aggregates per persona
+    id (`participation.participation_counts`), as JSON. See `snapshots` for
+    when one is taken.
+    """
+
+    class Reason(models.TextChoices):
+        CLOSED = "closed", "The assessment closed"
+        INTERIM = "interim", "Interim results published"
+        REFRESHED = "refreshed", "Published again with the same answers"
+        THRESHOLD = "threshold", "The anonymity threshold changed"
+
+    assessment = models.ForeignKey(Assessment, models.CASCADE, related_name="snapshots")
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    anonymity_threshold = models.PositiveSmallIntegerField()
+    submissions = models.PositiveIntegerField(
+        help_text="Submitted responses the snapshot counts."
+    )
+    last_submitted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Latest submission it counts: later ones are new.",
+    )
+    data = models.JSONField()
+    participation = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["assessment", "-pk"]
+        get_latest_by = "pk"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(anonymity_threshold__gte=1),
+                name="assessment_snapshot_threshold_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Results of {self.assessment} published {self.created_at:%Y-%m-%d}"

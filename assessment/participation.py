@@ -1,8 +1,10 @@
 """Who was invited, who joined, who started and who submitted.
 
-`participation_summary` is shared by the assessment page, the results page and
-the PDF report; `with_participation` gives the assessment list the same
-figures. Both count in the database, in a constant number of queries.
+`participation_summary` counts live figures for owners; `with_participation`
+gives the assessment list the same figures. Both count in the database, in a
+constant number of queries. A results snapshot keeps the aggregates per
+persona (`participation_counts`) and viewers' pages rebuild them with
+`summary_from_counts`; `disclosure` decides what viewers see of them.
 
 People come two ways, counted apart: invitees, whom the owner listed by
 email address, and people who joined through an open link (their invitation
@@ -12,6 +14,7 @@ who joined through an open link has, by joining, already started.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
@@ -183,6 +186,16 @@ def _counts(path: str = "") -> dict[str, Count]:
     }
 
 
+def participation_counts(*, assessment: Assessment) -> dict[int, dict[str, int]]:
+    """Return the aggregates of `_counts` per persona id (one query)."""
+    return {
+        row.pop("persona"): row
+        for row in assessment.invitations.order_by()
+        .values("persona")
+        .annotate(**_counts())
+    }
+
+
 def participation_summary(*, assessment: Assessment) -> ParticipationSummary:
     """Count participation per persona and in total (2 queries).
 
@@ -191,12 +204,19 @@ def participation_summary(*, assessment: Assessment) -> ParticipationSummary:
     the app prevents, but the admin could do) is listed too. "Started" counts
     participants with a response, draft or submitted.
     """
-    rows = {
-        row["persona"]: row
-        for row in assessment.invitations.order_by()
-        .values("persona")
-        .annotate(**_counts())
-    }
+    return summary_from_counts(
+        assessment=assessment, counts=participation_counts(assessment=assessment)
+    )
+
+
+def summary_from_counts(
+    *, assessment: Assessment, counts: Mapping[int | str, Mapping[str, int]]
+) -> ParticipationSummary:
+    """Build the summary from `participation_counts` (one query: the personas).
+
+    Persona ids may be strings, as they come back from JSON.
+    """
+    rows = {int(pk): row for pk, row in counts.items()}
     personas = Persona.objects.filter(
         Q(assessments=assessment) | Q(pk__in=rows.keys())
     ).distinct()
@@ -206,12 +226,18 @@ def participation_summary(*, assessment: Assessment) -> ParticipationSummary:
         )
         for persona in personas
     ]
-    totals = {name: sum(row[name] for row in rows.values()) for name in _counts()}
     return ParticipationSummary(
         personas=per_persona,
-        total=Participation.from_counts(totals),
+        total=total_of_counts(rows.values()),
         days_left=assessment.days_left(),
     )
+
+
+def total_of_counts(rows: Iterable[Mapping[str, int]]) -> Participation:
+    """Return the participation of all the rows of `participation_counts`."""
+    rows = list(rows)
+    totals = {name: sum(row.get(name, 0) for row in rows) for name in _counts()}
+    return Participation.from_counts(totals)
 
 
 def with_participation(

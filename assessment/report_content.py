@@ -18,18 +18,19 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import charts, display, evidence
+from .disclosure import shown_results
 from .models import Answer, Assessment, Level, NextStep
-from .participation import ParticipationSummary, participation_summary
+from .participation import ParticipationSummary
 from .scoring import (
     ALL_VALUES,
+    OTHER_PERSONAS,
     AssessmentResults,
     CapabilityResult,
     Comparison,
     Delta,
-    assessment_results,
     changes_by_name,
-    previous_comparison,
     shown_personas,
+    worked_example,
 )
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ DETAILED_PLANS = 5
 NEAR_GAP = Decimal("0.5")
 
 PAPER_SIZES = {"a4": "A4", "letter": "US Letter"}
+
+
+class NothingPublished(Exception):
+    """No results are published yet, so there is no report to write."""
 
 
 @dataclass(frozen=True)
@@ -119,22 +124,26 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 
 def summary_sentences(
-    results: AssessmentResults, participation: ParticipationSummary
+    results: AssessmentResults, participation: ParticipationSummary | None
 ) -> list[str]:
     """Write the executive summary as plain sentences from the figures."""
-    invited, joined = participation.total.invited, participation.total.joined
-    people = _plural(results.respondents, "person", "people")
+    if results.respondents is None:
+        people = f"Fewer than {results.k} people"
+    else:
+        people = _plural(results.respondents, "person", "people")
     answered = f"{people} answered the assessment"
-    rate = display.percent(invited.response_rate)
-    if joined.submitted and invited.people:
-        answered += (
-            f": {invited.submitted} of the {invited.people} invited ({rate}) and "
-            f"{joined.submitted} who joined through an open link"
-        )
-    elif joined.submitted:
-        answered += ", all through an open link"
-    elif invited.people:
-        answered += f" ({rate} of the {invited.people} invited)"
+    if participation is not None:
+        invited, joined = participation.total.invited, participation.total.joined
+        rate = display.percent(invited.response_rate)
+        if joined.submitted and invited.people:
+            answered += (
+                f": {invited.submitted} of the {invited.people} invited ({rate}) and "
+                f"{joined.submitted} who joined through an open link"
+            )
+        elif joined.submitted:
+            answered += ", all through an open link"
+        elif invited.people:
+            answered += f" ({rate} of the {invited.people} invited)"
     sentences = [answered + "."]
     if results.overall is None:
         sentences.append(
@@ -235,34 +244,6 @@ def step_plans(results: AssessmentResults) -> tuple[list[StepPlan], list]:
     return plans, sustain
 
 
-def participation_rows(
-    participation: ParticipationSummary, k: int
-) -> list[dict[str, object]]:
-    """Return participation per persona, hiding counts under the threshold k.
-
-    A submitted count below k (but above zero) would say how few people of a
-    persona answered and so help identify them: it is shown as "fewer than k".
-    Invitees and open-link joiners are counted apart.
-    """
-    rows = []
-    for item in participation.personas:
-        if not item.people:
-            continue
-        invited_hidden = 0 < item.invited.submitted < k
-        joined_hidden = 0 < item.joined.submitted < k
-        rows.append(
-            {
-                "persona": item.persona,
-                "invited": item.invited.people,
-                "submitted": None if invited_hidden else item.invited.submitted,
-                "rate": None if invited_hidden else item.invited.response_rate,
-                "joined": item.joined.people,
-                "joined_submitted": None if joined_hidden else item.joined.submitted,
-            }
-        )
-    return rows
-
-
 def image_uri(svg: str) -> str:
     """Return an SVG chart as a data: URI for <img>."""
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
@@ -276,13 +257,22 @@ def report_context(
 ) -> dict[str, object]:
     """Compute every figure, sentence and chart of the report.
 
-    A constant number of queries: the results (scoring), the previous round's
-    results, participation, the next steps and the cost evidence.
+    The report shows the published results, as viewers see them (it may be
+    forwarded to anyone): `disclosure.shown_results`. A constant number of
+    queries: the snapshot and its results, the previous round's, the next
+    steps and the cost evidence. Raise NothingPublished before any
+    publication.
     """
     comments = options.include_comments and assessment.comments_published
-    results = assessment_results(assessment, include_comments=comments)
-    participation = participation_summary(assessment=assessment)
-    comparison = previous_comparison(results)
+    shown = shown_results(assessment, owner=False, comments=comments)
+    if shown.results is None:
+        raise NothingPublished(
+            "No results are published yet: the report is written from the "
+            "published results, when the assessment closes or earlier when "
+            "the FinOps team publishes them."
+        )
+    results, participation = shown.results, shown.participation
+    comparison = shown.comparison
     plans, sustain = step_plans(results)
     if deadline:
         deadline.check()
@@ -315,8 +305,12 @@ def report_context(
         "generated": generated_on(),
         "generated_text": display.date(timezone.localdate()),
         "results": results,
+        "snapshot": shown.snapshot,
         "participation": participation,
-        "participation_rows": participation_rows(participation, results.k),
+        "breakdowns": [
+            (results.personas, "Persona"),
+            (results.business_units, "Business unit"),
+        ],
         "summary": summary_sentences(results, participation)
         + evidence.summary_sentences(mismatches),
         "top_priorities": results.priorities[:5],
@@ -343,6 +337,7 @@ def report_context(
             cost_evidence, comparison.previous if comparison else None
         ),
         "include_comments": comments,
+        "example": worked_example(),
         "comments": all_comments[:COMMENTS_LIMIT],
         "comments_left_out": max(len(all_comments) - COMMENTS_LIMIT, 0),
     }
@@ -462,17 +457,23 @@ def heatmap_table(capabilities: list[CapabilityResult]) -> HeatTable:
 
     Drawn as an HTML table rather than an image: the text stays crisp and
     searchable, and it lays out several times faster than a matplotlib
-    image in WeasyPrint. Only personas with at least k answers have a score
-    (CapabilityResult.persona_scores already respects the threshold); a
-    persona that has none in these capabilities gets no column. Headings
-    never break inside a word: they read upwards when columns are narrow.
+    image in WeasyPrint. Columns are the groups scoring already pooled
+    (CapabilityResult.groups): the personas shown on their own in these
+    capabilities, then "other personas" if any capability has that group.
+    Headings never break inside a word: they read upwards when columns are
+    narrow.
     """
     personas = shown_personas(capabilities)
+    pooled = any(c.other_personas for c in capabilities)
     rows = []
     for capability in capabilities:
-        scores = {ps.persona.pk: ps.shown_score for ps in capability.persona_scores}
-        rows.append((capability, heat_cells([scores.get(p.pk) for p in personas])))
-    names = [p.name for p in personas]
+        scores = {g.persona.pk: g.shown_score for g in capability.persona_scores}
+        cells = [scores.get(p.pk) for p in personas]
+        if pooled:
+            other = capability.other_personas
+            cells.append(other.shown_score if other else None)
+        rows.append((capability, heat_cells(cells)))
+    names = [p.name for p in personas] + ([OTHER_PERSONAS] if pooled else [])
     return HeatTable(names, rows, upright_headings(names))
 
 

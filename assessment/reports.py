@@ -32,9 +32,10 @@ from .models import (
     NextStep,
     RenderedReport,
     Response,
+    ResultsSnapshot,
     ScopedCapability,
 )
-from .report_content import ReportOptions, heat_styles, report_html
+from .report_content import NothingPublished, ReportOptions, heat_styles, report_html
 
 # The code that decides what a PDF shows: a change to it (a deploy) renders
 # cached PDFs of unchanged data again.
@@ -102,7 +103,7 @@ def template_version() -> str:
 
 
 def report_fingerprint(assessment: Assessment, options: ReportOptions) -> str:
-    """Return a digest of everything the report shows (eight small queries).
+    """Return a digest of everything the report shows (nine small queries).
 
     Answers are summarised by database aggregates (count, sums, latest
     change) of this round and the previous one, so the cost does not grow
@@ -143,6 +144,13 @@ def report_fingerprint(assessment: Assessment, options: ReportOptions) -> str:
         .values("persona_id")
         .annotate(n=Count("id"))
         .order_by("persona_id")
+    )
+    # The report shows the published results: the latest snapshot of each round.
+    published = (
+        ResultsSnapshot.objects.filter(assessment_id__in=rounds)
+        .values("assessment_id")
+        .annotate(latest=Max("pk"))
+        .order_by("assessment_id")
     )
     catalogue = [
         Capability.objects.filter(version_id=assessment.framework_id).aggregate(
@@ -188,6 +196,7 @@ def report_fingerprint(assessment: Assessment, options: ReportOptions) -> str:
         list(answers),
         sorted(targets),
         list(invited),
+        list(published),
         catalogue,
         sorted(evidence_runs),
         sorted(evidence_kpis),
@@ -304,6 +313,9 @@ def report_pdf(
     if pdf is not None:
         return pdf
     with render_slot(user_id) if user_id is not None else _nothing():
-        pdf = render_pdf(assessment, options)
+        try:
+            pdf = render_pdf(assessment, options)
+        except NothingPublished as exc:
+            raise ReportError(str(exc)) from exc
     store_report(assessment, fingerprint, pdf)
     return pdf

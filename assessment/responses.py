@@ -62,9 +62,14 @@ def response_questions(
 
 
 def _lock(response: Response, *, allow_submitted: bool = False) -> Response:
-    """Lock and return a fresh copy of the response if it may still change."""
+    """Lock and return a fresh copy of the response if it may still change.
+
+    The assessment row is locked too: closing the assessment and taking a
+    results snapshot lock it, so no submission slips in between the counts
+    of a snapshot.
+    """
     locked = (
-        Response.objects.select_for_update()
+        Response.objects.select_for_update(of=("self", "assessment"))
         .select_related("assessment")
         .get(pk=response.pk)
     )
@@ -88,13 +93,33 @@ def _keep_answered_as_extra(response: Response, persona: Persona) -> None:
     response.extra_capabilities.add(*answered.values_list("capability_id", flat=True))
 
 
+def fixed_persona(invitation: Invitation) -> Persona | None:
+    """Return the persona an open link fixed for its joiner, if it did."""
+    link = invitation.open_link
+    if link is None or link.allow_persona_choice:
+        return None
+    return invitation.persona
+
+
+def _check_persona(fixed: Persona | None, persona: Persona) -> None:
+    if fixed is not None and persona.pk != fixed.pk:
+        raise ResponseLocked(
+            f"This link is for {fixed.name}: answers are given in that role."
+        )
+
+
 @transaction.atomic
 def response_start(
     *, invitation: Invitation, persona: Persona, business_unit: str
 ) -> Response:
-    """Create the invitation's response, or update its persona and unit."""
+    """Create the invitation's response, or update its persona and unit.
+
+    A participant who joined through an open link keeps the link's persona,
+    unless the link let them choose.
+    """
     if not invitation.assessment.is_open:
         raise ResponseLocked(closed_message(invitation.assessment))
+    _check_persona(fixed_persona(invitation), persona)
     response = Response.objects.filter(invitation=invitation).first()
     if response is None:
         return Response.objects.create(
@@ -120,9 +145,12 @@ def open_link_join(
     """Join through an open link: a personal invitation and its response.
 
     Return the response and the raw personal token (shown once, to bookmark).
+    The persona is the link's, unless the link lets participants choose.
     """
     if not open_link.assessment.is_open:
         raise ResponseLocked(closed_message(open_link.assessment))
+    if not open_link.allow_persona_choice:
+        _check_persona(open_link.persona, persona)
     invitation, token = invitation_create(
         assessment=open_link.assessment,
         persona=persona,

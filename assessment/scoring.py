@@ -15,29 +15,45 @@ shown as 1.5 is therefore labelled Walk even when it is 1.487, and a
 capability shown at 2.0 against a target of 2 has no gap. The exact values
 stay available for the data exports.
 
-Rules (also shown on the "How scores are computed" page):
+Rules (also shown on the "How scores are computed" page; k is the
+assessment's anonymity threshold):
 - Not started = 0, Crawl = 1, Walk = 2, Run = 3; Don't know and Not
   applicable are counted and reported as rates, never scored.
 - Only submitted responses count.
-- Persona score = mean of that persona's scored answers.
-- Capability score = mean of the persona scores (each persona weighs the same).
+- Groups (`pool_groups`): a persona is its own group for a capability only
+  with at least k respondents who gave it a scored answer. The others are
+  pooled into one group, "other personas"; while that pool has fewer than k
+  respondents, the smallest persona group joins it. When one group is left,
+  there is no persona breakdown.
+- Group score = the plain mean of its respondents' scored answers.
+- Capability score = mean of the group scores (each persona of at least k
+  weighs the same; the small personas together weigh as one). With one
+  group, it is the plain mean of all respondents.
+- A capability with fewer than k scored answers in all has no score (like
+  one with none), so that no figure rests on fewer than k people.
 - Domain score = mean of its scored capability scores; overall = mean of the
   domain scores.
 - Level = the nearest level of the shown score.
 - Gap = target - shown score; below target (a priority) when the gap is > 0.
-- Disagreement = highest - lowest shown persona score among personas with at
-  least k scored answers; contested when >= 1.
+- Disagreement = highest - lowest shown group score (the pooled "other
+  personas" included: a persona apart from all the small ones is a finding
+  too); contested when >= 1.
 - Priority = rank by positive gap to target, ties by foundational order.
 - Change since the last round = shown score now - shown score then.
+
+Business units follow the same pooling (`breakdown`). What a viewer may see
+of these figures is decided in `disclosure`; `snapshots` stores the
+aggregated rows (`ResultsData`) that viewers' results are computed from.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any, TypeVar
 
 from django.db.models import Count
 
@@ -62,6 +78,7 @@ ALL_VALUES = (*SCORED_VALUES, DONT_KNOW, NOT_APPLICABLE)
 CONTESTED_AT = Fraction(1)
 
 Counts = Mapping[int, int]  # answer value -> number of answers
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------
@@ -69,16 +86,46 @@ Counts = Mapping[int, int]  # answer value -> number of answers
 # ---------------------------------------------------------------------------
 
 
+OTHER_PERSONAS = "Other personas"
+OTHER_UNITS = "Other units"
+
+
 @dataclass(frozen=True)
-class PersonaScore:
-    persona: Persona
+class GroupScore:
+    """The mean of one group of at least k respondents to a capability.
+
+    `persona` is None for the pooled "other personas" group.
+    """
+
+    persona: Persona | None
     score: float
-    n: int  # respondents of this persona with a scored answer
+    n: int  # respondents in the group with a scored answer
+    exact_score: Fraction = field(repr=False, compare=False, default=Fraction(0))
+
+    @property
+    def label(self) -> str:
+        return OTHER_PERSONAS if self.persona is None else self.persona.name
+
+    @property
+    def is_pooled(self) -> bool:
+        return self.persona is None
 
     @property
     def shown_score(self) -> Decimal:
-        # A persona mean has a small denominator: its float reads back exactly.
-        return shown_score(self.score)
+        return shown_score(self.exact_score)
+
+
+@dataclass(frozen=True)
+class PersonaDomainScore:
+    """A persona's score for a domain: the mean of its capability scores."""
+
+    persona: Persona
+    score: float
+    exact_score: Fraction = field(repr=False, compare=False, default=Fraction(0))
+
+    @property
+    def shown_score(self) -> Decimal:
+        return shown_score(self.exact_score)
 
 
 @dataclass(frozen=True)
@@ -110,12 +157,37 @@ class CapabilityResult:
     scored: int
     dont_know_rate: float | None
     not_applicable_rate: float | None
-    persona_scores: list[PersonaScore]
-    hidden_personas: int
-    disagreement: Decimal | None  # between shown persona scores
+    # Groups of at least k respondents: personas of their own, in catalogue
+    # order, then the pooled "other personas" group (None without one). Both
+    # are empty/None when one group is left (no persona breakdown).
+    persona_scores: list[GroupScore]
+    other_personas: GroupScore | None
+    disagreement: Decimal | None  # between shown group scores
     contested: bool
+    # Fewer than k scored answers in all: no score, and `disclosure` hides
+    # the answer counts too ("fewer than k answers").
+    too_few: bool = False
+    # Set by `disclosure`: answer counts and rates withheld (counts empty,
+    # answered None), as the row has fewer than k respondents.
+    withheld: bool = False
     priority: int | None = None
     exact_score: Fraction | None = field(default=None, repr=False, compare=False)
+    # Personas with at least one scored answer (own group or pooled), for
+    # the domain-level persona scores of `disclosure`; never exported.
+    scoring_personas: frozenset[int] = field(
+        default=frozenset(), repr=False, compare=False
+    )
+
+    @property
+    def groups(self) -> list[GroupScore]:
+        """Return every group shown, the pooled one last."""
+        pooled = [self.other_personas] if self.other_personas else []
+        return [*self.persona_scores, *pooled]
+
+    @property
+    def broken_down(self) -> bool:
+        """Return whether the score is split into groups (two or more)."""
+        return bool(self.persona_scores)
 
     @property
     def shown_score(self) -> Decimal | None:
@@ -161,6 +233,9 @@ class DomainResult:
     target: float  # mean of the capabilities' targets
     capabilities: list[CapabilityResult]
     exact_score: Fraction | None = field(default=None, repr=False, compare=False)
+    # Filled by `disclosure.disclose`: only personas shown for every
+    # capability of the domain they scored.
+    persona_scores: list[PersonaDomainScore] = field(default_factory=list)
 
     @property
     def level_name(self) -> str:
@@ -189,11 +264,19 @@ class GroupCount:
 
 @dataclass(frozen=True)
 class Breakdown:
-    """Respondents per group; groups under k are folded into one count."""
+    """Respondents per group of at least k, the pooled rest as `other`.
+
+    Empty (no groups, no other) when one group is left: the breakdown would
+    only repeat the total. How many groups were pooled is not kept, as it
+    could tell a pooled group's size.
+    """
 
     groups: list[GroupCount]
-    folded_groups: int
-    folded_respondents: int
+    other: GroupCount | None = None
+
+    @property
+    def rows(self) -> list[GroupCount]:
+        return [*self.groups, *([self.other] if self.other else [])]
 
 
 @dataclass(frozen=True)
@@ -212,7 +295,7 @@ class AssessmentResults:
     capabilities: list[CapabilityResult]
     priorities: list[CapabilityResult]
     contested: list[CapabilityResult]
-    respondents: int
+    respondents: int | None  # None: withheld by `disclosure` (1 to k-1)
     personas: Breakdown
     business_units: Breakdown
     comments: list[Comment] | None = None
@@ -311,9 +394,9 @@ def merge_counts(tables: Iterable[Counts]) -> dict[int, int]:
     return total
 
 
-def disagreement(persona_means: Iterable[Fraction]) -> Decimal | None:
-    """Return highest - lowest shown persona score, or None with fewer than two."""
-    items = [shown_score(m) for m in persona_means]
+def disagreement(group_means: Iterable[Fraction]) -> Decimal | None:
+    """Return highest - lowest shown group score, or None with fewer than two."""
+    items = [shown_score(m) for m in group_means]
     if len(items) < 2:
         return None
     return max(items) - min(items)
@@ -323,6 +406,38 @@ def _float(value: Fraction | None) -> float | None:
     return None if value is None else float(value)
 
 
+def pool_groups(
+    sizes: Mapping[T, int], k: int, order: Callable[[T], Any] = str
+) -> tuple[list[T], list[T]]:
+    """Split groups into those shown on their own and those pooled (rule 1).
+
+    A group with at least k respondents is shown; the others are pooled.
+    While the pool has 1 to k-1 respondents, the smallest shown group joins
+    it (equal sizes: the last in `order` joins first). When one group would
+    be left, every group is pooled: there is no breakdown. Groups of size 0
+    are left out. Return (shown in `order`, pooled).
+    """
+    present = {key: n for key, n in sizes.items() if n > 0}
+    shown = sorted(
+        (key for key, n in present.items() if n >= k), key=lambda g: order(g)
+    )
+    pooled = [key for key, n in present.items() if n < k]
+    pooled_n = sum(present[key] for key in pooled)
+    while shown and 0 < pooled_n < k:
+        smallest = min(shown, key=lambda g: (present[g], _after(shown, g)))
+        shown.remove(smallest)
+        pooled.append(smallest)
+        pooled_n += present[smallest]
+    if len(shown) + bool(pooled) < 2:
+        return [], [*pooled, *shown]
+    return shown, sorted(pooled, key=lambda g: order(g))
+
+
+def _after(shown: list, group) -> int:
+    """Rank later groups first among equal sizes."""
+    return -shown.index(group)
+
+
 def capability_result(
     capability: Capability,
     target: int,
@@ -330,27 +445,30 @@ def capability_result(
     k: int,
 ) -> CapabilityResult:
     """Compute every figure of one capability from its per-persona counts."""
-    persona_means = {
-        persona: m
-        for persona, counts in by_persona.items()
-        if (m := counts_mean(counts)) is not None
-    }
-    score = mean(persona_means.values())
     counts = merge_counts(by_persona.values())
     answered = sum(counts.values())
     scored = scored_count(counts)
-    visible = {
-        persona: m
-        for persona, m in persona_means.items()
-        if scored_count(by_persona[persona]) >= k
-    }
-    spread = disagreement(visible.values())
+    too_few = 0 < scored < k
+    sizes = {persona: scored_count(table) for persona, table in by_persona.items()}
+    shown, pooled = pool_groups(sizes, k, order=lambda p: p.position)
+    groups = [_group(persona, by_persona[persona]) for persona in shown]
+    other = None
+    if shown and pooled:
+        other = _group(None, merge_counts(by_persona[p] for p in pooled))
+    group_means = [g.exact_score for g in [*groups, *([other] if other else [])]]
+    if too_few:
+        score = None
+    elif shown:
+        score = mean(group_means)
+    else:
+        score = counts_mean(counts)  # one group: the plain mean of everyone
+    spread = disagreement(group_means)
     return CapabilityResult(
         capability=capability,
         target=target,
         score=_float(score),
-        respondent_mean=_float(counts_mean(counts)),
-        median=_float(counts_median(counts)),
+        respondent_mean=None if too_few else _float(counts_mean(counts)),
+        median=None if too_few else _float(counts_median(counts)),
         level=shown_level(score),
         gap=shown_gap(target, score),
         counts=counts,
@@ -358,15 +476,19 @@ def capability_result(
         scored=scored,
         dont_know_rate=counts[DONT_KNOW] / answered if answered else None,
         not_applicable_rate=counts[NOT_APPLICABLE] / answered if answered else None,
-        persona_scores=[
-            PersonaScore(persona, float(m), scored_count(by_persona[persona]))
-            for persona, m in sorted(visible.items(), key=lambda i: i[0].position)
-        ],
-        hidden_personas=len(persona_means) - len(visible),
+        persona_scores=groups,
+        other_personas=other,
         disagreement=spread,
         contested=spread is not None and spread >= CONTESTED_AT,
+        too_few=too_few,
         exact_score=score,
+        scoring_personas=frozenset(p.pk for p, n in sizes.items() if n),
     )
+
+
+def _group(persona: Persona | None, counts: Counts) -> GroupScore:
+    exact = counts_mean(counts)
+    return GroupScore(persona, float(exact), scored_count(counts), exact)
 
 
 def rank_priorities(capabilities: Iterable[CapabilityResult]) -> list[CapabilityResult]:
@@ -394,14 +516,16 @@ def domain_result(domain: Domain, capabilities: list[CapabilityResult]) -> Domai
     )
 
 
-def breakdown(counts: Mapping[str, int], k: int) -> Breakdown:
-    """Show groups with at least k respondents; fold the rest into one count."""
-    shown = sorted(
-        (GroupCount(label, n) for label, n in counts.items() if n >= k),
-        key=lambda g: (-g.n, g.label),
+def breakdown(counts: Mapping[str, int], k: int, *, other: str) -> Breakdown:
+    """Respondents per group, pooled as scores are (rule 1): see pool_groups."""
+    shown, pooled = pool_groups(counts, k)
+    if not shown:
+        return Breakdown([])
+    rest = sum(counts[label] for label in pooled)
+    return Breakdown(
+        [GroupCount(label, counts[label]) for label in shown],
+        GroupCount(other, rest) if rest else None,
     )
-    small = [n for n in counts.values() if 0 < n < k]
-    return Breakdown(shown, len(small), sum(small))
 
 
 def combine(
@@ -412,9 +536,10 @@ def combine(
     unit_respondents: Mapping[str, int],
     *,
     comments: list[Comment] | None = None,
+    k: int | None = None,
 ) -> AssessmentResults:
     """Assemble the results from already aggregated rows (no queries)."""
-    k = assessment.anonymity_threshold
+    k = assessment.anonymity_threshold if k is None else k
     results = [
         capability_result(cap, target, answer_counts.get(cap.pk, {}), k)
         for cap, target in targets
@@ -443,8 +568,8 @@ def combine(
         ),
         contested=[c for c in results if c.contested],
         respondents=sum(persona_respondents.values()),
-        personas=breakdown(persona_respondents, k),
-        business_units=breakdown(unit_respondents, k),
+        personas=breakdown(persona_respondents, k, other=OTHER_PERSONAS),
+        business_units=breakdown(unit_respondents, k, other=OTHER_UNITS),
         comments=comments,
         persona_columns=shown_personas(results),
         exact_overall=overall,
@@ -462,6 +587,41 @@ def shown_personas(results: Iterable[CapabilityResult]) -> list[Persona]:
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ResultsData:
+    """The aggregated rows every figure is computed from, live or published.
+
+    Counts only: no row links two answers of one person. A results
+    snapshot stores exactly this (as JSON), and live results are computed
+    from it too, so published and live figures go through the same maths.
+    """
+
+    targets: list[tuple[int, int]]  # (capability id, target), scope order
+    answers: list[tuple[int, int, int, int]]  # (capability, persona, value, n)
+    respondents: list[tuple[int, str, int]]  # (persona, business unit, n)
+    comments: list[tuple[int, str]] | None = None  # (capability, text)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "targets": [list(row) for row in self.targets],
+            "answers": [list(row) for row in self.answers],
+            "respondents": [list(row) for row in self.respondents],
+            "comments": None
+            if self.comments is None
+            else [list(row) for row in self.comments],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ResultsData:
+        comments = data.get("comments")
+        return cls(
+            targets=[tuple(row) for row in data["targets"]],
+            answers=[tuple(row) for row in data["answers"]],
+            respondents=[tuple(row) for row in data["respondents"]],
+            comments=None if comments is None else [tuple(r) for r in comments],
+        )
+
+
 def submitted_answers(assessment: Assessment):
     return Answer.objects.filter(
         response__assessment=assessment,
@@ -470,70 +630,95 @@ def submitted_answers(assessment: Assessment):
     )
 
 
-def assessment_results(
-    assessment: Assessment, *, include_comments: bool = False
-) -> AssessmentResults:
-    """Compute every figure of an assessment in a constant number of queries.
+def collect(assessment: Assessment, *, include_comments: bool = False) -> ResultsData:
+    """Aggregate an assessment's submitted answers in the database.
 
-    Four queries (five with comments), whatever the number of respondents.
+    Three queries (four with comments), whatever the number of respondents.
     """
-    scope = list(
+    targets = list(
         ScopedCapability.objects.filter(assessment=assessment)
-        .select_related("capability__domain")
         .order_by("capability__position")
+        .values_list("capability_id", "target_level")
+    )
+    answers = list(
+        submitted_answers(assessment)
+        .values_list("capability_id", "response__persona_id", "value")
+        .annotate(n=Count("id"))
+        .order_by("capability_id", "response__persona_id", "value")
+    )
+    respondents = list(
+        Response.objects.filter(assessment=assessment, status=Response.Status.SUBMITTED)
+        .values_list("persona_id", "business_unit")
+        .annotate(n=Count("id"))
+        .order_by("persona_id", "business_unit")
+    )
+    comments = None
+    if include_comments:
+        comments = list(
+            Answer.objects.filter(
+                response__assessment=assessment,
+                response__status=Response.Status.SUBMITTED,
+                capability_id__in=[pk for pk, _ in targets],
+            )
+            .exclude(comment="")
+            .order_by("capability__position", "pk")
+            .values_list("capability_id", "comment")
+        )
+    return ResultsData(targets, answers, respondents, comments)
+
+
+def results_from_data(
+    assessment: Assessment, data: ResultsData, *, k: int | None = None
+) -> AssessmentResults:
+    """Compute every figure from aggregated rows (two catalogue queries).
+
+    `k` defaults to the assessment's anonymity threshold.
+    """
+    capabilities = Capability.objects.select_related("domain").in_bulk(
+        [pk for pk, _ in data.targets]
     )
     personas = {
         p.pk: p for p in Persona.objects.filter(version=assessment.framework_id)
     }
-    rows = (
-        submitted_answers(assessment)
-        .values("capability_id", "response__persona_id", "value")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
     answer_counts: dict[int, dict[Persona, dict[int, int]]] = defaultdict(
         lambda: defaultdict(dict)
     )
-    for row in rows:
-        persona = personas[row["response__persona_id"]]
-        answer_counts[row["capability_id"]][persona][row["value"]] = row["n"]
-    groups = (
-        Response.objects.filter(assessment=assessment, status=Response.Status.SUBMITTED)
-        .values("persona_id", "business_unit")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    for capability_id, persona_id, value, n in data.answers:
+        answer_counts[capability_id][personas[persona_id]][value] = n
     by_persona: dict[str, int] = defaultdict(int)
     by_unit: dict[str, int] = defaultdict(int)
-    for row in groups:
-        by_persona[personas[row["persona_id"]].name] += row["n"]
-        by_unit[row["business_unit"] or "Not given"] += row["n"]
+    for persona_id, unit, n in data.respondents:
+        by_persona[personas[persona_id].name] += n
+        by_unit[unit or "Not given"] += n
     comments = None
-    if include_comments:
-        comments = _comments(assessment, {s.capability_id: s.capability for s in scope})
+    if data.comments is not None:
+        comments = [
+            Comment(capabilities[pk], text)
+            for pk, text in data.comments
+            if pk in capabilities
+        ]
     return combine(
         assessment,
-        [(s.capability, s.target_level) for s in scope],
+        [(capabilities[pk], target) for pk, target in data.targets],
         answer_counts,
         by_persona,
         by_unit,
         comments=comments,
+        k=k,
     )
 
 
-def _comments(assessment: Assessment, capabilities: dict[int, Capability]):
-    """Return the comments of submitted responses, without who wrote them."""
-    rows = (
-        Answer.objects.filter(
-            response__assessment=assessment,
-            response__status=Response.Status.SUBMITTED,
-            capability_id__in=capabilities,
-        )
-        .exclude(comment="")
-        .order_by("capability__position", "pk")
-        .values_list("capability_id", "comment")
+def assessment_results(
+    assessment: Assessment, *, include_comments: bool = False
+) -> AssessmentResults:
+    """Compute every figure of an assessment from its live answers.
+
+    Five queries (six with comments), whatever the number of respondents.
+    Viewers never see live figures: see `disclosure.shown_results`.
+    """
+    return results_from_data(
+        assessment, collect(assessment, include_comments=include_comments)
     )
-    return [Comment(capabilities[pk], text) for pk, text in rows]
 
 
 # ---------------------------------------------------------------------------
@@ -681,20 +866,37 @@ def _previous_domain_score(
     return next((d.exact_score for d in previous.domains if d.domain.pk == most), None)
 
 
-def previous_comparison(current: AssessmentResults) -> Comparison | None:
-    """Compare with the assessment's previous round, if it has one.
+# ---------------------------------------------------------------------------
+# The worked example of the method page and the report's methodology
+# ---------------------------------------------------------------------------
 
-    Only a previous round of the same organisation counts (the admin could
-    link any assessment). Six queries when there is one, none otherwise.
-    """
-    assessment = current.assessment
-    if assessment.previous_id is None:
-        return None
-    previous = (
-        Assessment.objects.select_related("framework")
-        .filter(pk=assessment.previous_id, organisation_id=assessment.organisation_id)
-        .first()
-    )
-    if previous is None:
-        return None
-    return round_comparison(current, assessment_results(previous))
+# Answers per persona, with k = 3: two personas of their own, two pooled.
+EXAMPLE_K = 3
+EXAMPLE_ANSWERS = {
+    "FinOps Practitioner": [2, 2, 3, 1],
+    "Engineering": [1, 1, 2, 1, 0],
+    "Finance": [3, 2],
+    "Security": [0],
+}
+
+
+def worked_example() -> dict:
+    """Score the explained example with the real scoring functions (no query)."""
+    personas = {
+        name: Persona(pk=i, name=name, position=i)
+        for i, name in enumerate(EXAMPLE_ANSWERS, start=1)
+    }
+    counts = {
+        personas[name]: dict(Counter(values))
+        for name, values in EXAMPLE_ANSWERS.items()
+    }
+    capability = Capability(pk=1, name="Allocation", domain=Domain(pk=1))
+    result = capability_result(capability, Level.WALK, counts, EXAMPLE_K)
+    return {
+        "k": EXAMPLE_K,
+        "answers": [
+            (name, values, sum(values) / len(values))
+            for name, values in EXAMPLE_ANSWERS.items()
+        ],
+        "result": result,
+    }

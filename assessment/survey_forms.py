@@ -40,9 +40,19 @@ class ParticipantForm(forms.Form):
         help_text="Lets results be compared between parts of the organisation.",
     )
 
-    def __init__(self, *args, personas, **kwargs) -> None:
+    def __init__(self, *args, personas, fixed_persona: Persona | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["persona"].queryset = personas
+        if fixed_persona is not None:
+            # Disabled: the posted value is ignored, the link's persona kept.
+            field = self.fields["persona"]
+            field.queryset = Persona.objects.filter(pk=fixed_persona.pk)
+            field.disabled = True
+            field.initial = fixed_persona
+            field.help_text = (
+                f"This link is for {fixed_persona.name}: the FinOps team chose "
+                "the role it asks."
+            )
 
     def clean_business_unit(self) -> str:
         return " ".join(self.cleaned_data["business_unit"].split())

@@ -59,6 +59,7 @@ urlpatterns = [
     ),
     # Results, downloads and the PDF report (owners and viewers).
     path(A + "results/", results.dashboard, name="results"),
+    path(A + "results/publish/", results.publish, name="publish"),
     path(A + "results.<str:fmt>", results.export_results, name="export_results"),
     path(A + "answers.<str:fmt>", results.export_answers, name="export_answers"),
     path(A + "report.pdf", results.report_download, name="report"),

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from . import audit, invitations, lifecycle
+from . import audit, invitations, lifecycle, snapshots
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
+from .disclosure import shown_participation, shown_participation_list
 from .forms import (
     AssessmentForm,
     ClosingDateForm,
@@ -29,7 +30,7 @@ from .models import (
     FrameworkVersion,
     Membership,
 )
-from .participation import participation_summary, with_participation
+from .participation import participation_summary
 
 
 @login_required
@@ -49,7 +50,10 @@ def assessment_list(request: HttpRequest, org: str) -> HttpResponse:
         "organisation": organisation,
         "membership": membership,
         "is_owner": membership.role == Membership.Role.OWNER,
-        "assessments": with_participation(organisation.assessments.all()),
+        "assessments": shown_participation_list(
+            organisation.assessments.all(),
+            owner=membership.role == Membership.Role.OWNER,
+        ),
     }
     return render(request, "assessment/assessment_list.html", ctx)
 
@@ -117,7 +121,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment": assessment,
         "organisation": assessment.organisation,
         "is_owner": is_owner,
-        "participation": participation_summary(assessment=assessment),
+        "participation": shown_participation(assessment, owner=is_owner),
         "scoped": scoped,
         "previous": assessment.previous_id and assessment.previous,
         "next_rounds": assessment.next_rounds.only("pk", "title"),
@@ -173,6 +177,7 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 opens_on=d["opens_on"],
                 closes_on=d["closes_on"],
                 comments_published=d["comments_published"],
+                user=request.user,
             )
         except lifecycle.LifecycleError as error:
             form.add_error(None, str(error))
@@ -317,7 +322,7 @@ def assessment_close(request: HttpRequest, pk: int) -> HttpResponse:
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     if request.method == "POST":
         try:
-            lifecycle.assessment_close(assessment=assessment)
+            lifecycle.assessment_close(assessment=assessment, user=request.user)
         except lifecycle.LifecycleError as error:
             messages.error(request, str(error))
         else:
@@ -330,6 +335,7 @@ def assessment_close(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment": assessment,
         "organisation": assessment.organisation,
         "participation": participation_summary(assessment=assessment),
+        "publish": snapshots.publish_state(assessment),
         "action": "close",
     }
     return render(request, "assessment/assessment_confirm.html", ctx)

@@ -6,16 +6,17 @@ invited.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from . import audit, invitations
 from .access import get_assessment_for_user
 from .forms import InviteeImportForm, OpenLinkForm
-from .models import Assessment, Invitation, Response
+from .models import Assessment, Invitation, OpenLink, Response
 from .participation import joined_through_open_link
 
 
@@ -26,7 +27,6 @@ def _invitations_page(
     form: InviteeImportForm | None = None,
     link_form: OpenLinkForm | None = None,
     parsed: invitations.ParsedInvitees | None = None,
-    new_link: tuple | None = None,
     status: int = 200,
 ) -> HttpResponse:
     invitees = list(
@@ -34,6 +34,7 @@ def _invitations_page(
             "persona__position", "email", "pk"
         )
     )
+    _number_joiners(invitees)
     joined = sum(1 for i in invitees if joined_through_open_link(i))
     ctx = {
         "assessment": assessment,
@@ -41,16 +42,43 @@ def _invitations_page(
         "form": form or InviteeImportForm(),
         "link_form": link_form or OpenLinkForm(assessment=assessment),
         "parsed": parsed,
-        "new_link": new_link,
         "invitees": invitees,
         "invited_count": len(invitees) - joined,
         "joined_count": joined,
-        "open_links": assessment.open_links.filter(is_active=True)
-        .select_related("persona")
-        .annotate(joined=Count("invitations")),
+        "open_links": _open_links(assessment),
         "remind_count": invitations.reminder_candidates(assessment=assessment).count(),
     }
     return render(request, "assessment/invitations/list.html", ctx, status=status)
+
+
+def _number_joiners(invitees: list[Invitation]) -> None:
+    """Name open-link participants 1, 2, ... in the order they joined.
+
+    Numbered within the assessment: a database id would tell how many
+    people joined other assessments.
+    """
+    joiners = sorted((i for i in invitees if not i.email), key=lambda i: i.pk)
+    for number, invitation in enumerate(joiners, start=1):
+        invitation.label = f"Open-link participant {number}"
+    for invitation in invitees:
+        if invitation.email:
+            invitation.label = invitation.email
+
+
+def _open_links(assessment: Assessment) -> list[OpenLink]:
+    """Return the active open links with their address, joins and submissions."""
+    submitted = Q(invitations__response__status=Response.Status.SUBMITTED)
+    links = list(
+        assessment.open_links.filter(is_active=True)
+        .select_related("persona")
+        .annotate(
+            joined=Count("invitations"),
+            submitted=Count("invitations", filter=submitted),
+        )
+    )
+    for link in links:
+        link.url = invitations.open_link_url(link)
+    return links
 
 
 @login_required
@@ -230,25 +258,29 @@ def invitation_delete(
 @login_required
 @require_POST
 def open_link_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Create (or replace) a persona's open link and show it once."""
+    """Create (or replace) a persona's open link; the list shows its address."""
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     form = OpenLinkForm(request.POST, assessment=assessment)
     if not form.is_valid():
         return _invitations_page(request, assessment, link_form=form, status=400)
-    link, token = invitations.open_link_create(
-        assessment=assessment, persona=form.cleaned_data["persona"]
+    persona = form.cleaned_data["persona"]
+    invitations.open_link_create(
+        assessment=assessment,
+        persona=persona,
+        allow_persona_choice=form.cleaned_data["allow_persona_choice"],
     )
     audit.record(
         assessment=assessment,
         action="links.open_created",
         user=request.user,
-        detail=f"For {link.persona.name}.",
+        detail=f"For {persona.name}.",
     )
-    # Rendered, not redirected: the raw token must not be stored anywhere,
-    # not even in the session, so this response is the only place it appears.
-    return _invitations_page(
-        request, assessment, new_link=(link, invitations.open_link_url(token))
+    messages.success(
+        request,
+        f"Open link for {persona.name} created: copy it from the list of open "
+        "links below.",
     )
+    return redirect(reverse("assessment:invitations", args=[assessment.pk]) + "#links")
 
 
 @login_required

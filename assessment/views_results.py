@@ -1,7 +1,9 @@
 """Results pages: the dashboard, the scoring method, downloads and the report.
 
-Owners and viewers see the dashboard and the aggregate exports; comments
-reach viewers only once the owner publishes them (never with a name), and raw
+Owners and viewers see the dashboard and the aggregate exports of the
+published results (`disclosure` decides what each sees); owners may also
+preview live results (`?live=1`) and publish interim results. Comments reach
+viewers only once the owner publishes them (never with a name), and raw
 answers are for owners only.
 """
 
@@ -17,19 +19,19 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, charts, evidence, exports, reports
+from . import audit, charts, evidence, exports, reports, scoring, snapshots
 from .access import get_assessment_for_user
-from .models import Answer, Assessment, Capability, Level, Membership
-from .participation import participation_summary
+from .disclosure import shown_results
+from .models import Answer, Level, Membership
 from .report_content import PAPER_SIZES, ReportOptions, image_uri
 from .scoring import (
     CONTESTED_AT,
+    OTHER_PERSONAS,
     AssessmentResults,
-    assessment_results,
+    CapabilityResult,
     changes_by_name,
-    previous_comparison,
 )
 
 ANSWER_FORMATS = ("csv", "xlsx")
@@ -38,41 +40,40 @@ TOP_PRIORITIES = 5
 CHART_CACHE_SECONDS = 24 * 3600
 
 
-def _may_read_comments(assessment: Assessment, role: str) -> bool:
-    return role == Membership.Role.OWNER or assessment.comments_published
+def _shown(request: HttpRequest, pk: int, *, comments: bool = False):
+    """Return the assessment, whether the user owns it, and what they see.
+
+    Owners preview live results with `?live=1`; viewers asking for it get
+    the published results like everyone else.
+    """
+    assessment, role = get_assessment_for_user(request, pk)
+    owner = role == Membership.Role.OWNER
+    live = owner and request.GET.get("live") == "1"
+    shown = shown_results(assessment, owner=owner, live=live, comments=comments)
+    return assessment, owner, shown
 
 
 @login_required
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     """Show every figure of an assessment, with charts and the previous round."""
-    assessment, role = get_assessment_for_user(request, pk)
-    results = assessment_results(
-        assessment, include_comments=_may_read_comments(assessment, role)
-    )
-    comparison = previous_comparison(results)
-    by_domain, by_capability = changes_by_name(comparison)
+    assessment, is_owner, shown = _shown(request, pk, comments=True)
+    results, comparison = shown.results, shown.comparison
     cost_evidence = evidence.current_evidence(assessment)
-    mismatches = evidence.mismatches(results, cost_evidence)
-    domains = [
-        (
-            domain,
-            by_domain.get(domain.domain.name),
-            [(c, by_capability.get(c.capability.name)) for c in domain.capabilities],
-        )
-        for domain in results.domains
-    ]
+    mismatches = evidence.mismatches(results, cost_evidence) if results else []
     ctx = {
         "assessment": assessment,
         "organisation": assessment.organisation,
-        "is_owner": role == Membership.Role.OWNER,
+        "is_owner": is_owner,
+        "shown": shown,
         "results": results,
         "comparison": comparison,
-        "participation": participation_summary(assessment=assessment),
-        "top_priorities": results.priorities[:TOP_PRIORITIES],
-        "domains": domains,
+        "participation": shown.participation,
+        "publish": snapshots.publish_state(assessment, latest=shown.snapshot)
+        if is_owner
+        else None,
+        "live_query": "?live=1" if shown.live else "",
         "answer_values": Answer.Value.choices,
-        "charts": _charts(results) if results.respondents else None,
-        "persona_table": _persona_table(results),
+        "other_personas": OTHER_PERSONAS,
         "heat_legend": _heat_legend(),
         "evidence": cost_evidence,
         "mismatches": mismatches,
@@ -81,32 +82,91 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             cost_evidence, comparison.previous if comparison else None
         ),
     }
+    if results is not None:
+        by_domain, by_capability = changes_by_name(comparison)
+        ctx |= {
+            "top_priorities": results.priorities[:TOP_PRIORITIES],
+            "domains": [
+                (
+                    domain,
+                    by_domain.get(domain.domain.name),
+                    [
+                        (c, by_capability.get(c.capability.name))
+                        for c in domain.capabilities
+                    ],
+                )
+                for domain in results.domains
+            ],
+            "charts": _charts(results) if results.overall is not None else None,
+            "persona_table": _persona_table(results),
+        }
     return render(request, "assessment/results/dashboard.html", ctx)
 
 
 @dataclass(frozen=True)
 class HeatRow:
-    """A capability's persona scores as shown, one per persona column."""
+    """A domain's or a capability's group scores as shown, one per column."""
 
-    capability: Capability
+    label: str
     cells: list[tuple[Decimal | None, int | None]]  # (shown score, shade)
-    hidden: int
+    capability: CapabilityResult | None = None  # None: the domain's row
+    slug: str = ""
 
 
-def _persona_table(results: AssessmentResults) -> list[HeatRow]:
-    """Lay persona scores out as rows of the persona columns (blank under k)."""
-    table = []
-    for cap in results.capabilities:
-        scores = {ps.persona.pk: ps.shown_score for ps in cap.persona_scores}
-        shown = [scores.get(p.pk) for p in results.persona_columns]
-        table.append(
-            HeatRow(
-                cap.capability,
-                [(score, charts.heat_shade(score)) for score in shown],
-                cap.hidden_personas,
+def _persona_table(results: AssessmentResults) -> dict:
+    """Lay group scores out as rows of the persona columns, domain by domain.
+
+    Columns: the personas shown anywhere, then "other personas" if any
+    capability has a pooled group. A domain's row holds the personas'
+    domain scores. A blank cell: not a group of its own there.
+    """
+    personas = results.persona_columns
+    pooled = any(c.other_personas for c in results.capabilities)
+
+    def cells(scores: dict, other: Decimal | None = None) -> list:
+        shown = [scores.get(p.pk) for p in personas] + ([other] if pooled else [])
+        return [(score, charts.heat_shade(score)) for score in shown]
+
+    rows = []
+    for domain in results.domains:
+        scores = {s.persona.pk: s.shown_score for s in domain.persona_scores}
+        rows.append(HeatRow(domain.domain.name, cells(scores), slug=domain.domain.slug))
+        for cap in domain.capabilities:
+            scores = {g.persona.pk: g.shown_score for g in cap.persona_scores}
+            other = cap.other_personas.shown_score if cap.other_personas else None
+            rows.append(
+                HeatRow(
+                    cap.capability.name,
+                    cells(scores, other),
+                    capability=cap,
+                    slug=cap.capability.slug,
+                )
             )
+    return {"personas": personas, "pooled": pooled, "rows": rows}
+
+
+@login_required
+@require_POST
+def publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """Publish interim results to viewers, if enough new responses arrived."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    try:
+        snapshot = snapshots.snapshot_publish(assessment=assessment, user=request.user)
+    except snapshots.PublishRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        audit.record(
+            assessment=assessment,
+            action="results.published",
+            user=request.user,
+            detail=f"{snapshot.submissions} responses",
         )
-    return table
+        messages.success(
+            request,
+            "Results published: viewers now see the figures of "
+            f"{snapshot.submissions} responses.",
+        )
+    return redirect("assessment:results", pk=assessment.pk)
 
 
 def _heat_legend() -> list[tuple[int, int, str]]:
@@ -136,7 +196,12 @@ def _charts(results: AssessmentResults) -> dict[str, str]:
 
 def method(request: HttpRequest) -> HttpResponse:
     """Explain how every figure on the results pages is computed."""
-    ctx = {"levels": Level.choices, "contested_at": CONTESTED_AT}
+    ctx = {
+        "levels": Level.choices,
+        "contested_at": CONTESTED_AT,
+        "example": scoring.worked_example(),
+        "other_personas": OTHER_PERSONAS,
+    }
     return render(request, "assessment/results/method.html", ctx)
 
 
@@ -148,13 +213,22 @@ def _download(content: bytes, fmt: str, name: str) -> HttpResponse:
 
 @login_required
 def export_results(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    """Download the aggregates (owners and viewers)."""
+    """Download the published aggregates (owners: `?live=1` for live ones)."""
     if fmt not in RESULT_FORMATS:
         raise Http404("Results export as CSV, XLSX or JSON.")
-    assessment, _role = get_assessment_for_user(request, pk)
-    results = assessment_results(assessment)
-    content = exports.export_results(results, fmt, previous_comparison(results))
-    return _download(content, fmt, exports.filename(assessment, "results", fmt))
+    assessment, _owner, shown = _shown(request, pk)
+    if shown.results is None:
+        messages.info(request, NOTHING_PUBLISHED)
+        return redirect("assessment:results", pk=assessment.pk)
+    content = exports.export_results(shown, fmt)
+    kind = "live-results" if shown.live else "results"
+    return _download(content, fmt, exports.filename(assessment, kind, fmt))
+
+
+NOTHING_PUBLISHED = (
+    "No results are published yet: they are published when the assessment "
+    "closes, or earlier by the FinOps team."
+)
 
 
 @login_required

@@ -9,14 +9,16 @@ with a plain template loop (see survey_forms).
 import functools
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .invitations import invitation_for_token
+from .invitations import invitation_for_token, join_allowed, open_link_for_token
 from .models import (
     Answer,
     Assessment,
@@ -35,12 +37,14 @@ from .responses import (
     answers_save,
     closed_message,
     extras_set,
+    fixed_persona,
     open_link_join,
     response_questions,
     response_reopen,
     response_start,
     response_submit,
 )
+from .security import client_ip
 from .survey_forms import (
     COMMENT_MAX,
     DONT_KNOW_HINT,
@@ -51,7 +55,13 @@ from .survey_forms import (
     parse_page,
     posted_extras,
 )
-from .tokens import hash_token
+
+# A browser that joined through an open link keeps its personal link in a
+# signed cookie, one per assessment, so that it resumes instead of joining
+# again (by another link of the same assessment too).
+JOINED_COOKIE = "finops_joined_{}"
+JOINED_SALT = "assessment.views_survey.joined"
+JOINED_MAX_AGE = 365 * 24 * 3600
 
 
 @dataclass
@@ -205,6 +215,8 @@ def _value_label(value: int | None) -> str:
 
 def _personas(participant: Participant):
     """Return the personas a participant may choose for this assessment."""
+    if fixed_persona(participant.invitation) is not None:
+        return Persona.objects.filter(pk=participant.invitation.persona_id)
     current = participant.response.persona_id if participant.response else None
     return Persona.objects.filter(
         Q(assessments=participant.assessment)
@@ -241,7 +253,10 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
         ),
     }
     form = ParticipantForm(
-        request.POST or None, initial=initial, personas=_personas(participant)
+        request.POST or None,
+        initial=initial,
+        personas=_personas(participant),
+        fixed_persona=fixed_persona(participant.invitation),
     )
     if request.method == "POST":
         if not may_start:
@@ -279,43 +294,104 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @_link_page
 def join(request: HttpRequest, token: str) -> HttpResponse:
-    """Join through an open link: choose a persona, get a personal link."""
-    link = (
-        OpenLink.objects.select_related("assessment__organisation", "persona")
-        .filter(token_hash=hash_token(token), is_active=True)
-        .first()
-    )
+    """Join through an open link: once per browser, then straight to the questions.
+
+    The persona is the link's unless the owner let participants choose; the
+    role and business unit asked here are not asked again. A browser that
+    already joined this assessment is sent back to its own answers.
+    """
+    link = open_link_for_token(token)
     if link is None:
         raise Http404("This link is not valid or has been switched off.")
     assessment = link.assessment
     _check_not_expired(assessment)
+    joined = _joined_token(request, assessment)
+    if joined is not None:
+        messages.info(
+            request,
+            "You have already joined from this browser: here are your answers.",
+        )
+        return redirect("assessment:survey", token=joined)
     personas = Persona.objects.filter(
         Q(assessments=assessment) | Q(pk=link.persona_id)
     ).distinct()
     form = ParticipantForm(
-        request.POST or None, initial={"persona": link.persona}, personas=personas
+        request.POST or None,
+        initial={"persona": link.persona},
+        personas=personas,
+        fixed_persona=None if link.allow_persona_choice else link.persona,
     )
     if request.method == "POST":
         if not assessment.is_open:
             messages.error(request, closed_message(assessment))
         elif form.is_valid():
-            try:
-                _, personal_token = open_link_join(
-                    open_link=link,
-                    persona=form.cleaned_data["persona"],
-                    business_unit=form.cleaned_data["business_unit"],
-                )
-            except ResponseLocked as error:
-                messages.error(request, str(error))
-            else:
-                messages.success(
+            if not join_allowed(link=link, address=client_ip(request)):
+                messages.error(
                     request,
-                    "You have joined. This page has your personal link: bookmark "
-                    "it to come back to your answers.",
+                    "Many people have joined through this link in the last hour. "
+                    "Please try again in an hour; if it keeps happening, ask the "
+                    "FinOps team for a personal link.",
                 )
-                return redirect("assessment:survey", token=personal_token)
+            else:
+                return _joined(request, link, token, form.cleaned_data)
     ctx = {"link": link, "assessment": assessment, "form": form}
     return render(request, "assessment/survey/join.html", ctx)
+
+
+def _joined(
+    request: HttpRequest, link: OpenLink, token: str, data: dict
+) -> HttpResponse:
+    """Create the joiner's response, remember it in this browser, and start.
+
+    The personal token travels in the redirect and the signed cookie only,
+    never in a message or the session.
+    """
+    try:
+        _, personal_token = open_link_join(
+            open_link=link, persona=data["persona"], business_unit=data["business_unit"]
+        )
+    except ResponseLocked as error:
+        messages.error(request, str(error))
+        return redirect("assessment:join", token=token)
+    participant = _participant(personal_token)
+    sections = _sections(_questions(participant), {})
+    messages.success(
+        request,
+        "You have joined. Bookmark this page to come back to your answers: its "
+        "address is your personal link.",
+    )
+    target = (
+        _first_open_page(participant, sections)
+        if sections
+        else participant.url("survey_more")
+    )
+    reply = redirect(target)
+    reply.set_signed_cookie(
+        JOINED_COOKIE.format(link.assessment_id),
+        personal_token,
+        salt=JOINED_SALT,
+        max_age=JOINED_MAX_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return reply
+
+
+def _joined_token(request: HttpRequest, assessment: Assessment) -> str | None:
+    """Return the personal token this browser joined the assessment with."""
+    try:
+        token = request.get_signed_cookie(
+            JOINED_COOKIE.format(assessment.pk),
+            salt=JOINED_SALT,
+            max_age=JOINED_MAX_AGE,
+        )
+    except (KeyError, signing.BadSignature):
+        return None
+    invitation = invitation_for_token(token)
+    if invitation is None or invitation.assessment_id != assessment.pk:
+        return None  # removed since, or a cookie from elsewhere
+    return token
 
 
 def _after_save(participant: Participant, sections: list[Section], index: int, go):

@@ -4,8 +4,9 @@ Usage: .venv/bin/python bench/results.py [N ...]   (default: 40 500 5000)
 
 Runs against a throwaway SQLite database (never your own data): seeds the demo
 with N respondents, then prints the median wall time and the query count of
-`assessment_results` and of the dashboard view. The query counts must be the
-same for every N.
+`assessment_results` (live figures), of publishing a results snapshot, and of
+the dashboard view (published results, then the owner's live preview). The
+query counts must be the same for every N.
 """
 
 import io
@@ -27,8 +28,9 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from assessment.demo import CURRENT_TITLE, DEMO_SLUG  # noqa: E402
-from assessment.models import Assessment, Membership  # noqa: E402
+from assessment.models import Assessment, Membership, ResultsSnapshot  # noqa: E402
 from assessment.scoring import assessment_results  # noqa: E402
+from assessment.snapshots import snapshot_take  # noqa: E402
 
 RUNS = 5
 
@@ -49,7 +51,8 @@ def main(sizes: list[int]) -> None:
     call_command("load_catalogue", verbosity=0, stdout=io.StringIO())
     print(
         f"{'respondents':>11} {'seed s':>7} {'results ms':>10} {'queries':>7} "
-        f"{'dashboard ms':>12} {'queries':>7}"
+        f"{'publish ms':>10} {'queries':>7} {'dashboard ms':>12} {'queries':>7} "
+        f"{'live ms':>8} {'queries':>7}"
     )
     for n in sizes:
         started = time.perf_counter()
@@ -68,13 +71,23 @@ def main(sizes: list[int]) -> None:
         def dashboard(client=client, url=url):
             assert client.get(url).status_code == 200
 
+        def live(client=client, url=url + "?live=1"):
+            assert client.get(url).status_code == 200
+
         results_ms, results_q = measure(
             lambda a=assessment: assessment_results(a, include_comments=True)
         )
+        publish_ms, publish_q = measure(
+            lambda a=assessment: snapshot_take(
+                assessment=a, reason=ResultsSnapshot.Reason.INTERIM
+            )
+        )
         page_ms, page_q = measure(dashboard)
+        live_ms, live_q = measure(live)
         print(
             f"{n:>11} {seeded:>7.1f} {results_ms:>10.1f} {results_q:>7} "
-            f"{page_ms:>12.1f} {page_q:>7}"
+            f"{publish_ms:>10.1f} {publish_q:>7} {page_ms:>12.1f} {page_q:>7} "
+            f"{live_ms:>8.1f} {live_q:>7}"
         )
 
 

@@ -331,6 +331,12 @@ EVIDENCE_TEMP_DIR = env_str("EVIDENCE_TEMP_DIR", "")
 # How many PDF reports one user may render at the same time.
 REPORT_MAX_CONCURRENT_RENDERS = env_int("REPORT_MAX_CONCURRENT_RENDERS", 1)
 
+# Joins through open links allowed per hour, per link and per client address.
+OPEN_LINK_JOINS_PER_HOUR = env_int("OPEN_LINK_JOINS_PER_HOUR", 100)
+OPEN_LINK_JOINS_PER_ADDRESS_PER_HOUR = env_int(
+    "OPEN_LINK_JOINS_PER_ADDRESS_PER_HOUR", 10
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,7 +6,15 @@ from django.utils import timezone
 
 from assessment.invitations import invitation_create
 from assessment.lifecycle import assessment_create
-from assessment.models import Answer, Assessment, Capability, Persona, Response
+from assessment.models import (
+    Answer,
+    Assessment,
+    Capability,
+    Persona,
+    Response,
+    ResultsSnapshot,
+)
+from assessment.snapshots import snapshot_take
 
 
 def scoped_assessment(
@@ -78,14 +86,20 @@ def respond(
     return response
 
 
+def publish(assessment: Assessment) -> ResultsSnapshot:
+    """Publish the assessment's current answers to viewers (interim)."""
+    return snapshot_take(assessment=assessment, reason=ResultsSnapshot.Reason.INTERIM)
+
+
 DK, NA = -1, -2
 DI, AL, FC, BU = "data-ingestion", "allocation", "forecasting", "budgeting"
 
 
-def hand_example(organisation, framework) -> Assessment:
+def hand_example(organisation, framework, *, published: bool = True) -> Assessment:
     """The 3 personas x 4 capabilities example worked out by hand in the tests.
 
-    Anonymity threshold 2; FinOps practitioners (3), engineering (2), finance (1).
+    Anonymity threshold 2; FinOps practitioners (3), engineering (2), finance
+    (1). Published to viewers unless `published` is False.
     """
     assessment = scoped_assessment(
         organisation,
@@ -108,4 +122,6 @@ def hand_example(organisation, framework) -> Assessment:
     )
     # A draft never counts, however extreme its answers.
     respond(assessment, fi, {DI: 0, AL: 0, FC: 3, BU: 3}, submitted=False)
+    if published:
+        publish(assessment)
     return assessment

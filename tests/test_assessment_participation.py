@@ -12,6 +12,7 @@ from assessment.participation import participation_summary
 from assessment.report_content import ReportOptions, report_context, report_html
 from assessment.responses import open_link_join
 from tests.owner_factories import invite, make_assessment, open_assessment, respond  # noqa: F401
+from tests.results_helpers import publish
 
 
 def _by_slug(summary):
@@ -132,6 +133,7 @@ def test_every_page_shows_invitees_and_joiners_apart(client, owner, eleven_and_e
 
 
 def test_the_report_counts_invitees_and_joiners_apart(eleven_and_eleven):
+    publish(eleven_and_eleven)
     ctx = report_context(eleven_and_eleven, ReportOptions())
     assert ctx["summary"][0] == (
         "21 people answered the assessment: 10 of the 11 invited (91%) and 11 "
@@ -140,20 +142,22 @@ def test_the_report_counts_invitees_and_joiners_apart(eleven_and_eleven):
     html = " ".join(report_html(eleven_and_eleven, ReportOptions()).split())
     assert "10 of 11 invited people submitted (91%)" in html
     assert "(10 of 11 invited)" in html
-    assert "Joined by open link</th>" in html
+    assert "11 who joined through an open link" in html
     assert "of 22" not in html
-    [row] = [r for r in ctx["participation_rows"] if r["joined"]]
-    assert (row["invited"], row["submitted"], row["joined"]) == (11, 10, 11)
-    assert row["joined_submitted"] == 11
 
 
-def test_a_persona_joining_with_fewer_than_k_submissions_hides_the_count(
+def test_a_report_over_fewer_than_k_submissions_hides_the_count(
     open_assessment,  # noqa: F811
 ):
     join(open_assessment, "finance", submitted=True)
+    publish(open_assessment)
     ctx = report_context(open_assessment, ReportOptions())
-    [row] = [r for r in ctx["participation_rows"] if r["joined"]]
-    assert row["joined_submitted"] is None
+    assert ctx["participation"] is None
+    assert ctx["summary"][0] == "Fewer than 3 people answered the assessment."
+    html = report_html(open_assessment, ReportOptions())
+    section = html.split('id="participation"')[1].split("</section>")[0]
+    assert "Fewer than 3 participants submitted" in section
+    assert "Finance" not in section
 
 
 def test_the_invitees_page_counts_joiners_apart(client, owner, eleven_and_eleven):

@@ -16,6 +16,7 @@ from tests.owner_factories import (  # noqa: F401
     respond,
     routing_grid,
 )
+from tests.results_helpers import publish
 
 
 def _create_data(framework, **overrides) -> dict:
@@ -259,18 +260,25 @@ def test_duplicate_as_next_round_goes_to_the_new_draft(client, owner, open_asses
     assert f'href="{open_assessment.get_absolute_url()}"' in html
 
 
-def test_viewers_see_participation_counts_but_not_invitees(
+def test_viewers_see_published_participation_but_not_invitees(
     client,
     viewer,
     open_assessment,  # noqa: F811
 ):
-    invitation, _ = invite(open_assessment, "secret.person@x.io", "finance")
-    respond(invitation, submitted=True)
+    for n in range(3):
+        invitation, _ = invite(open_assessment, f"secret.person{n}@x.io", "finance")
+        respond(invitation, submitted=True)
     client.force_login(viewer)
+    html = client.get(open_assessment.get_absolute_url()).content.decode()
+    assert "100%" not in html  # nothing published yet: no live figures
+    publish(open_assessment)
     html = client.get(open_assessment.get_absolute_url()).content.decode()
     assert "Participation" in html
     assert "100%" in html
     assert "secret.person" not in html
+    assert (
+        "<table" not in html.split('id="participation-title"')[1].split("</section")[0]
+    )
     assert reverse("assessment:invitations", args=[open_assessment.pk]) not in html
     assert "Close…" not in html and "Duplicate as next round" not in html
 

@@ -17,6 +17,7 @@ from tests.owner_factories import (  # noqa: F401
     respond,
     routing_grid,
 )
+from tests.results_helpers import publish
 
 
 def _url(item: Assessment, page: int | None = None) -> str:
@@ -218,6 +219,7 @@ def test_exporting_raw_answers_and_downloading_the_report_are_recorded(
 ):
     invitation, _ = invite(assessment, "ana@x.io", "finance")
     respond(invitation, submitted=True, answer_slugs=("budgeting",))
+    publish(assessment)  # the report is written from published results
     logged_in.get(reverse("assessment:export_answers", args=[assessment.pk, "xlsx"]))
     logged_in.get(reverse("assessment:export_results", args=[assessment.pk, "csv"]))
     logged_in.get(reverse("assessment:report", args=[assessment.pk]))

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from assessment.invitations import parse_invitees
 from assessment.models import Answer, Assessment, Organisation, Response
 from assessment.text import plain_text
-from tests.results_helpers import DI, respond, scoped_assessment
+from tests.results_helpers import DI, publish, respond, scoped_assessment
 from tests.survey_factories import open_assessment, page_url, start, url
 
 UNDERSTAND = "understand-usage-cost"
@@ -31,6 +31,7 @@ def stored(organisation, framework) -> Assessment:
         business_unit=DIRTY,
         comments={DI: "Line one\x01\nline two\tand a tab\x7f\x9b"},
     )
+    publish(assessment)  # downloads and the report show published results
     return assessment
 
 

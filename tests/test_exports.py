@@ -3,13 +3,14 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from assessment import exports
-from assessment.scoring import assessment_results
+from assessment.disclosure import shown_results
 
 from .results_helpers import AL, DI, hand_example, respond, scoped_assessment
 
@@ -72,35 +73,74 @@ def test_raw_answers_xlsx_keeps_non_ascii(assessment):
     assert "Le coût partagé est réparti à la main, dit Zoë." in [r[8] for r in rows]
 
 
+def _published(assessment):
+    return shown_results(assessment, owner=False)
+
+
 def test_results_csv_and_xlsx_carry_full_precision(assessment):
-    results = assessment_results(assessment)
-    csv_rows = _csv(exports.export_results(results, "csv"))
-    xlsx_rows = _xlsx(exports.export_results(results, "xlsx"), "Data")
+    shown = _published(assessment)
+    csv_rows = _csv(exports.export_results(shown, "csv"))
+    xlsx_rows = _xlsx(exports.export_results(shown, "xlsx"), "Data")
     header = csv_rows[0]
     assert header[:4] == ["Row", "Domain", "Capability", "Score"]
-    assert "Persona: FinOps Practitioner" in header
+    assert header[-3:] == [
+        "Persona: FinOps Practitioner",
+        "Persona: Engineering",
+        "Other personas",
+    ]
     assert "Persona: Finance" not in header  # below k everywhere
     allocation = next(r for r in csv_rows if r[2] == "Allocation")
-    assert float(allocation[3]) == pytest.approx(14 / 9, abs=1e-12)
+    assert float(allocation[3]) == pytest.approx(19 / 12, abs=1e-12)
+    assert float(allocation[-1]) == 1.5  # engineering and finance, pooled
     assert next(r for r in xlsx_rows if r[2] == "Allocation")[3] == pytest.approx(
-        14 / 9, abs=1e-12
+        19 / 12, abs=1e-12
     )
     kinds = [r[0] for r in csv_rows[1:]]
     assert kinds == ["capability"] * 4 + ["domain"] * 2 + ["overall"]
-    assert float(csv_rows[-1][3]) == pytest.approx(233 / 144)
+    assert float(csv_rows[-1][3]) == pytest.approx(5 / 3)
+    forecasting = next(r for r in csv_rows if r[2] == "Forecasting")
+    assert forecasting[header.index("Note")] == "too few per persona to break down"
+    # The practitioners' domain score: shown for both capabilities they scored.
+    understand = next(r for r in csv_rows if r[0] == "domain")
+    assert float(understand[-3]) == pytest.approx(25 / 12)
+    assert understand[-2] == ""  # engineering pooled in both: no domain score
 
 
 def test_results_json_matches_the_scoring_engine(assessment):
-    results = assessment_results(assessment)
-    data = json.loads(exports.export_results(results, "json"))
+    shown = _published(assessment)
+    results = shown.results
+    data = json.loads(exports.export_results(shown, "json"))
     assert data["overall"]["score"] == results.overall
     assert data["respondents"] == 6
+    assert data["published"]["snapshot"] == shown.snapshot.pk
     di = data["capabilities"][0]
     assert di["slug"] == DI and di["contested"] is True
-    assert di["disagreement"] == 1.5
+    assert di["scored"] == 5
+    assert di["groups"] == [
+        {
+            "persona": "finops-practitioner",
+            "name": "FinOps Practitioner",
+            "score": 2.5,
+            "respondents": 2,
+        },
+        {
+            "persona": None,
+            "name": "Other personas",
+            "score": pytest.approx(4 / 3),
+            "respondents": 3,
+        },
+    ]
+    assert di["disagreement"] == 1.2  # 2.5 and 1.3 as shown
     assert data["priorities"] == [AL, "forecasting", DI]
-    assert data["personas"]["folded_respondents"] == 1
+    assert data["personas"]["other"] == {"name": "Other personas", "respondents": 3}
     assert "comments" not in data  # aggregates never carry comments
+
+
+def test_raw_answers_number_respondents_within_the_assessment_by_day(assessment):
+    rows = _csv(exports.export_answers(assessment, "csv"))[1:]
+    labels = list(dict.fromkeys(r[1] for r in rows))
+    assert labels == ["R001", "R002", "R003", "R004", "R005", "R006"]
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r[9]) for r in rows)
 
 
 def test_export_command_writes_each_format(assessment, tmp_path):

@@ -16,21 +16,30 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from assessment import exports
+from assessment.disclosure import shown_results
 from assessment.participation import Group
 from assessment.report_content import ReportOptions, report_html
 from assessment.scoring import assessment_results
 
-from .results_helpers import DI, DK, respond, scoped_assessment
+from .results_helpers import DI, DK, publish, respond, scoped_assessment
 
 ROOT = Path(settings.BASE_DIR)
 
 
 def answered(organisation, framework, values: list[int], *, target: int = 2):
-    """An assessment of Data Ingestion answered once per value, by practitioners."""
+    """An assessment of Data Ingestion answered once per value, by practitioners.
+
+    Published, as viewers and the report read published results.
+    """
     assessment = scoped_assessment(organisation, framework, [DI], {DI: target})
     for value in values:
         respond(assessment, "finops-practitioner", {DI: value})
+    publish(assessment)
     return assessment
+
+
+def published(assessment):
+    return shown_results(assessment, owner=False)
 
 
 def dashboard(client, owner, assessment) -> str:
@@ -128,8 +137,9 @@ def test_the_results_workbook_has_a_summary_as_shown_and_the_data_in_full(
     organisation, framework
 ):
     assessment = answered(organisation, framework, [2] * 19 + [1])
-    results = assessment_results(assessment)
-    book = load_workbook(io.BytesIO(exports.export_results(results, "xlsx")))
+    book = load_workbook(
+        io.BytesIO(exports.export_results(published(assessment), "xlsx"))
+    )
     assert book.sheetnames == ["Summary", "Data"]
     summary = book["Summary"]
     rows = list(summary.iter_rows())
@@ -153,7 +163,7 @@ def test_the_results_workbook_has_a_summary_as_shown_and_the_data_in_full(
 
 def test_the_csv_keeps_the_score_in_full_and_the_gap_as_shown(organisation, framework):
     assessment = answered(organisation, framework, [2] * 19 + [1])
-    content = exports.export_results(assessment_results(assessment), "csv")
+    content = exports.export_results(published(assessment), "csv")
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     row = next(r for r in rows if r[2] == "Data Ingestion")
     assert row[rows[0].index("Score")] == "1.95"
@@ -186,6 +196,9 @@ def test_the_dashboard_heatmap_is_a_readable_table_with_a_colour_key(
     client, owner, organisation, framework
 ):
     assessment = answered(organisation, framework, [1, 2, 2, 3])
+    for _ in range(3):  # a second group, so that there is a breakdown
+        respond(assessment, "engineering", {DI: 1})
+    publish(assessment)
     html = dashboard(client, owner, assessment)
     section = html[html.index('id="heat-title"') :]
     section = section[: section.index("</section>")]

@@ -260,21 +260,31 @@ def test_no_reminders_while_draft(client, owner, assessment):  # noqa: F811
     assert mail.outbox == []
 
 
-def test_an_open_link_is_shown_once_and_stored_hashed(client, owner, open_assessment):  # noqa: F811
+def test_open_links_are_listed_with_their_addresses_but_stored_hashed(
+    client,
+    owner,
+    open_assessment,  # noqa: F811
+):
     client.force_login(owner)
-    finance = open_assessment.framework.personas.get(slug="finance")
+    personas = open_assessment.framework.personas
     url = _url(open_assessment, "assessment:open_link_create")
-    response = client.post(url, {"persona": finance.pk})
-    html = response.content.decode()
-    token = re.search(r"/join/([\w-]+)/", html).group(1)
-    link = OpenLink.objects.get(assessment=open_assessment)
-    assert link.token_hash == hash_token(token)
-    assert token not in _all_text_in_database()
-    assert token not in client.get(_url(open_assessment)).content.decode()
+    for slug in ("finance", "engineering"):
+        response = client.post(url, {"persona": personas.get(slug=slug).pk})
+        assert response.status_code == 302
+    html = client.get(_url(open_assessment)).content.decode()
+    tokens = re.findall(r'value="https?://[^"]+/join/([\w-]+)/"', html)
+    assert len(tokens) == 2  # every link, not only the last one created
+    assert html.count("data-copy=") == 2
+    for token in tokens:
+        assert len(token) >= 22  # at least 128 bits, URL-safe base64
+        link = OpenLink.objects.get(token_hash=hash_token(token))
+        assert link.is_active
+        assert token not in _all_text_in_database()
     # A second link for the persona replaces the first.
-    client.post(url, {"persona": finance.pk})
-    link.refresh_from_db()
-    assert not link.is_active
+    first = OpenLink.objects.get(persona__slug="finance")
+    client.post(url, {"persona": personas.get(slug="finance").pk})
+    first.refresh_from_db()
+    assert not first.is_active
 
 
 def test_an_open_link_can_be_switched_off(client, owner, open_assessment):  # noqa: F811

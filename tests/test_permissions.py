@@ -16,8 +16,15 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from assessment.invitations import open_link_create
-from assessment.models import Assessment, Invitation, OpenLink, ScopedCapability
+from assessment.models import (
+    Assessment,
+    Invitation,
+    OpenLink,
+    ResultsSnapshot,
+    ScopedCapability,
+)
 from tests.owner_factories import invite, make_assessment
+from tests.results_helpers import publish
 
 
 @dataclass(frozen=True)
@@ -87,11 +94,14 @@ ROWS = [
         _a,
         "post",
         write=True,
+        owner_status=302,
         data=lambda w: {"persona": w["invitation"].persona_id},
     ),
     Row("assessment:open_link_deactivate", _link, "post", write=True, owner_status=302),
     # Results, exports and the report (issues 5 and 6).
     Row("assessment:results", _a),
+    Row("assessment:results", _a, data=lambda w: {"live": "1"}, label="live"),
+    Row("assessment:publish", _a, "post", write=True, owner_status=302),
     *(
         Row("assessment:export_results", _fmt(fmt), label=fmt)
         for fmt in ("csv", "xlsx", "json")
@@ -116,10 +126,12 @@ IDS = [
 
 @pytest.fixture
 def world(organisation, framework) -> dict:
-    """An open assessment of `organisation` with an invitee and an open link."""
+    """An open assessment of `organisation` with an invitee, an open link and
+    published results."""
     assessment = make_assessment(organisation, framework, status=Assessment.Status.OPEN)
     invitation, _ = invite(assessment, "ana@x.io", "finance")
     link, _ = open_link_create(assessment=assessment, persona=invitation.persona)
+    publish(assessment)
     return {"assessment": assessment, "invitation": invitation, "open_link": link}
 
 
@@ -159,7 +171,13 @@ def _snapshot() -> list:
     """Return every row an owner's action could change."""
     return [
         [model_to_dict(obj) for obj in model.objects.order_by("pk")]
-        for model in (Assessment, ScopedCapability, Invitation, OpenLink)
+        for model in (
+            Assessment,
+            ScopedCapability,
+            Invitation,
+            OpenLink,
+            ResultsSnapshot,
+        )
     ] + [list(ScopedCapability.personas.through.objects.values_list())]
 
 

@@ -20,7 +20,7 @@ from assessment.pdf import StaticOnlyURLFetcher, URLRefused
 from assessment.report_content import ReportOptions, report_context, report_html
 from assessment.reports import render_pdf, report_filename
 from assessment.scoring import assessment_results
-from tests.results_helpers import AL, BU, DI, FC, hand_example, respond
+from tests.results_helpers import AL, BU, DI, FC, hand_example, publish, respond
 
 HOSTILE = (
     '<img src="http://evil.example/pixel.png">'
@@ -83,16 +83,39 @@ def test_next_steps_start_at_the_current_level_of_each_priority(assessment):
     assert BU in {c.capability.slug for c in ctx["sustain"]}
 
 
-def test_personas_under_the_threshold_are_not_counted_in_participation(assessment):
+def test_personas_under_the_threshold_are_pooled_in_participation(assessment):
     ctx = report_context(assessment, ReportOptions())
-    rows = {row["persona"].slug: row for row in ctx["participation_rows"]}
-    # Finance has one submitted response, under the threshold of 2.
-    assert rows["finance"]["submitted"] is None
-    assert rows["finops-practitioner"]["submitted"] == 3
+    personas, units = (breakdown for breakdown, _ in ctx["breakdowns"])
+    # Finance has one submitted response, under the threshold of 2:
+    # engineering (2) joins it so that the pool reaches the threshold.
+    assert [(g.label, g.n) for g in personas.rows] == [
+        ("FinOps Practitioner", 3),
+        ("Other personas", 3),
+    ]
+    html = report_html(assessment, ReportOptions())
+    section = html.split('id="participation"')[1].split("</section>")[0]
+    assert "Finance" not in section and "Engineering" not in section
+
+
+def test_the_methodology_explains_pooling_suppression_and_publication(assessment):
+    html = report_html(assessment, ReportOptions())
+    section = html.split('id="methodology"')[1]
+    assert "pooled into one group, “Other personas”" in section
+    assert "No figure in this report rests on fewer than 2" in section
+    assert "<h3>Published results</h3>" in section
+    # The worked example is the app's own scoring of the method page's.
+    assert "(2.0 + 1.0 + 1.7) / 3 = 1.6" in section
+
+
+def test_there_is_no_report_before_results_are_published(organisation, framework):
+    draft = hand_example(organisation, framework, published=False)
+    with pytest.raises(report_content.NothingPublished):
+        report_html(draft, ReportOptions())
 
 
 def test_comments_appear_escaped_only_when_asked_and_published(assessment):
     respond(assessment, "finance", {AL: 2}, comments={AL: HOSTILE})
+    publish(assessment)
     with_comments = ReportOptions(include_comments=True)
     assert "Appendix" not in report_html(assessment, with_comments)
     assessment.comments_published = True
@@ -107,6 +130,7 @@ def test_comments_appear_escaped_only_when_asked_and_published(assessment):
 
 def test_a_hostile_comment_fetches_nothing_and_prints_as_text(assessment, monkeypatch):
     respond(assessment, "finance", {AL: 2}, comments={AL: HOSTILE})
+    publish(assessment)
     assessment.comments_published = True
     fetched: list[str] = []
     original = StaticOnlyURLFetcher.fetch
@@ -156,6 +180,7 @@ def test_an_assessment_without_answers_still_reports(organisation, framework):
     empty = assessment_create(
         organisation=organisation, framework=framework, title="Empty round"
     )
+    publish(empty)
     html = report_html(empty, ReportOptions())
     assert "No submitted answer can be scored yet" in html
     assert "Next steps appear once participants have submitted" in html
@@ -174,6 +199,7 @@ def test_a_previous_round_adds_the_comparison(assessment, organisation, framewor
     )
     respond(later, "finops-practitioner", {DI: 3, AL: 3, FC: 2, BU: 2})
     respond(later, "finops-practitioner", {DI: 3, AL: 3, FC: 2, BU: 2})
+    publish(later)
     html = report_html(later, ReportOptions())
     assert "Change since the previous round" in html
     assert "Compared with “Q3 maturity”" in html

@@ -135,9 +135,9 @@ def test_the_cached_download_costs_the_same_queries_for_more_respondents(
         client.get(url)
 
 
-# Session and user, the assessment with the role, eight fingerprint queries,
-# the cached PDF and the audit trail's row.
-QUERIES_CACHED = 13
+# Session and user, the assessment with the role, nine fingerprint queries
+# (the published results among them), the cached PDF and the audit trail's row.
+QUERIES_CACHED = 14
 
 
 def test_a_user_already_rendering_is_asked_to_wait(

@@ -2,7 +2,8 @@
 
 import pytest
 
-from assessment.models import Answer, Assessment, Invitation, OpenLink, Response
+from assessment.invitations import open_link_create
+from assessment.models import Answer, Assessment, Invitation, Response
 from assessment.responses import (
     ResponseLocked,
     answers_save,
@@ -13,7 +14,7 @@ from assessment.responses import (
     response_start,
     response_submit,
 )
-from assessment.tokens import hash_token, new_token
+from assessment.tokens import hash_token
 
 from .survey_factories import open_assessment, persona, set_status, start
 
@@ -123,11 +124,10 @@ def test_changing_persona_keeps_answers_already_given(assessment, framework):
 def test_joining_an_open_link_creates_a_personal_invitation_and_response(
     assessment, framework
 ):
-    _, token_hash = new_token()
-    link = OpenLink.objects.create(
+    link, _ = open_link_create(
         assessment=assessment,
         persona=persona(framework, "engineering"),
-        token_hash=token_hash,
+        allow_persona_choice=True,
     )
     response, token = open_link_join(
         open_link=link, persona=persona(framework, "product"), business_unit="Retail"
@@ -138,6 +138,27 @@ def test_joining_an_open_link_creates_a_personal_invitation_and_response(
     assert response.invitation == invitation
     assert (response.persona.slug, response.business_unit) == ("product", "Retail")
     assert len(token) >= 22  # at least 128 bits, URL-safe base64
+
+
+def test_a_link_without_a_choice_keeps_its_persona(assessment, framework):
+    link, _ = open_link_create(
+        assessment=assessment, persona=persona(framework, "engineering")
+    )
+    with pytest.raises(ResponseLocked, match="This link is for Engineering"):
+        open_link_join(
+            open_link=link, persona=persona(framework, "finance"), business_unit=""
+        )
+    response, _ = open_link_join(
+        open_link=link, persona=persona(framework, "engineering"), business_unit=""
+    )
+    # Nor can the persona be changed later, from the personal link.
+    with pytest.raises(ResponseLocked):
+        response_start(
+            invitation=response.invitation,
+            persona=persona(framework, "finance"),
+            business_unit="",
+        )
+    assert Response.objects.get(pk=response.pk).persona.slug == "engineering"
 
 
 def test_removing_an_extra_capability_discards_its_answer(assessment):

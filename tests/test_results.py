@@ -11,7 +11,14 @@ from django.urls import reverse
 from assessment import display
 from assessment.models import Assessment
 
-from .results_helpers import AL, DI, hand_example, respond, scoped_assessment
+from .results_helpers import (
+    AL,
+    DI,
+    hand_example,
+    publish,
+    respond,
+    scoped_assessment,
+)
 
 COMMENT = "Le coût partagé est réparti à la main, dit Zoë."
 
@@ -30,13 +37,14 @@ def test_owner_sees_scores_priorities_and_comments(client, owner, assessment):
     response = client.get(results_url(assessment))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "1.6" in html  # overall 233/144, one decimal
+    assert "1.7" in html  # overall 5/3, one decimal
     assert "Top priorities" in html
     assert "Contested" in html
     assert COMMENT in html
     assert '<img src="data:image/svg+xml;base64,' in html
     assert "Raw answers (CSV)" in html
-    assert "1 group of fewer than 2" in html  # finance folded into "Other"
+    assert "Other personas" in html  # finance pooled with engineering
+    assert "Viewers see these results" in html
 
 
 def test_the_dashboard_and_the_json_agree(client, owner, assessment):
@@ -118,14 +126,19 @@ def test_an_assessment_without_submissions_says_so(
     respond(empty, "engineering", {DI: 3}, submitted=False)
     client.force_login(owner)
     html = client.get(results_url(empty)).content.decode()
-    assert "No submitted responses yet" in html
+    assert "No results published yet" in html
+    html = client.get(results_url(empty) + "?live=1").content.decode()
+    assert "No submitted responses" in html
 
 
 def test_it_shows_the_change_since_the_previous_round(
     client, owner, organisation, framework
 ):
-    before = scoped_assessment(organisation, framework, [DI, AL], {DI: 2, AL: 2})
+    before = scoped_assessment(
+        organisation, framework, [DI, AL], {DI: 2, AL: 2}, anonymity_threshold=1
+    )
     respond(before, "finops-practitioner", {DI: 1, AL: 1})
+    publish(before)
     after = scoped_assessment(
         organisation,
         framework,
@@ -133,8 +146,10 @@ def test_it_shows_the_change_since_the_previous_round(
         {DI: 2, AL: 2},
         previous=before,
         title="Next round",
+        anonymity_threshold=1,
     )
     respond(after, "finops-practitioner", {DI: 3, AL: 1})
+    publish(after)
     client.force_login(owner)
     html = client.get(results_url(after)).content.decode()
     assert "▲ +2.0" in html
@@ -146,11 +161,25 @@ def test_the_method_page_explains_the_rules(client):
     assert "How scores are computed" in html
     assert "1.5 to under 2.5" in html
     assert "contested" in html
+    # Pooling, suppression and publication, in plain words.
+    assert "pooled into one group, “Other personas”" in html
+    assert "fewer than <em>k</em> scored answers" in html
+    assert "Published results, not live ones" in html
+    assert "at least <em>k</em> new responses" in html
 
 
-def _dashboard_queries(client, assessment) -> int:
+def test_the_method_pages_worked_example_is_scored_by_the_app(client):
+    html = client.get(reverse("assessment:method")).content.decode()
+    example = html.split('id="example"')[1].split('<h2 class="h5 mt-4">Levels')[0]
+    # Practitioners 2.0 and engineering 1.0 alone; finance and security
+    # pooled (3, 2, 0): (2 + 1 + 5/3) / 3 = 14/9, shown 1.6, Walk.
+    assert 'Other personas</th><td class="text-end">3</td>' in example
+    assert "= <strong>1.6</strong>, labelled Walk" in example
+
+
+def _dashboard_queries(client, assessment, query="") -> int:
     with CaptureQueriesContext(connection) as ctx:
-        assert client.get(results_url(assessment)).status_code == 200
+        assert client.get(results_url(assessment) + query).status_code == 200
     return len(ctx.captured_queries)
 
 
@@ -159,6 +188,7 @@ def test_dashboard_queries_do_not_grow_with_respondents(
 ):
     before = scoped_assessment(organisation, framework, [DI, AL], {DI: 2, AL: 2})
     respond(before, "engineering", {DI: 1, AL: 1})
+    publish(before)
     assessment = scoped_assessment(
         organisation, framework, [DI, AL], {DI: 2, AL: 3}, previous=before
     )
@@ -167,8 +197,10 @@ def test_dashboard_queries_do_not_grow_with_respondents(
         respond(
             assessment, personas[i % 4], {DI: i % 4, AL: i % 3}, comments={DI: "ok"}
         )
+    publish(assessment)
     client.force_login(owner)
     small = _dashboard_queries(client, assessment)
+    small_live = _dashboard_queries(client, assessment, "?live=1")
     for i in range(190):
         respond(
             assessment,
@@ -177,10 +209,15 @@ def test_dashboard_queries_do_not_grow_with_respondents(
             business_unit=f"Unit {i % 9}",
             comments={AL: f"note {i}"},
         )
+    publish(assessment)
     assert _dashboard_queries(client, assessment) == small
-    # Session + user, the assessment with the role, 5 for the results,
-    # 6 for the previous round and its comparison, 2 for participation, 1 for
-    # cost evidence (none here), and the database cache of the charts: 6 when
-    # drawn, 1 when reused.
-    assert small == 23
-    assert _dashboard_queries(client, assessment) == 18
+    assert _dashboard_queries(client, assessment, "?live=1") == small_live
+    # Session + user, the assessment with the role, the latest snapshot, 2
+    # for its results (catalogue), 4 for the previous round's snapshot and
+    # comparison, 1 for cost evidence (none here), 2 for the live
+    # participation, 1 for the publish state, and the database cache of the
+    # charts: 6 when drawn, 1 when reused.
+    assert small == 20
+    assert _dashboard_queries(client, assessment) == 15
+    # Live: 4 more queries aggregate the answers (the charts were the same).
+    assert small_live == 19

@@ -41,62 +41,77 @@ def by_slug(results):
 # --- The hand-computed example (see tests/results_helpers.hand_example) ------
 
 
+def groups(result):
+    return [(g.label, g.score, g.n) for g in result.groups]
+
+
 def test_it_scores_data_ingestion_as_worked_out_by_hand(results):
     di = by_slug(results)[DI]
-    # Persona means: practitioners (3+2)/2, engineering (1+1)/2, finance 2.
-    assert di.score == approx((2.5 + 1 + 2) / 3)
+    # Scored answers: practitioners 3, 2 (n=2); engineering 1, 1 (n=2);
+    # finance 2 (n=1). Finance alone is below k=2, so the smallest group
+    # joins it (a tie: engineering, later in the catalogue): "other
+    # personas" = 1, 1, 2 with mean 4/3. Score = (5/2 + 4/3) / 2 = 23/12.
+    assert groups(di) == [
+        ("FinOps Practitioner", 2.5, 2),
+        ("Other personas", approx(4 / 3), 3),
+    ]
+    assert di.score == approx(23 / 12)
     assert di.level == Level.WALK
-    # Shown as 1.8 against a target of 2.
-    assert (di.shown_score, di.gap) == (Decimal("1.8"), Decimal("0.2"))
+    # Shown as 1.9 against a target of 2.
+    assert (di.shown_score, di.gap) == (Decimal("1.9"), Decimal("0.1"))
     assert di.respondent_mean == approx(9 / 5)
     assert di.median == 2
     assert di.counts == {0: 0, 1: 2, 2: 2, 3: 1, -1: 1, -2: 0}
     assert (di.answered, di.scored) == (6, 5)
     assert di.dont_know_rate == approx(1 / 6)
     assert di.not_applicable_rate == 0
-    # Finance (one respondent) is below k=2: folded out of the breakdown.
-    assert [(p.persona.slug, p.score, p.n) for p in di.persona_scores] == [
-        ("finops-practitioner", 2.5, 2),
-        ("engineering", 1.0, 2),
-    ]
-    assert di.hidden_personas == 1
-    assert di.disagreement == 1.5
+    assert di.disagreement == Decimal("1.2")  # 2.5 and 1.3 as shown
     assert di.contested is True
     assert di.priority == 3
 
 
 def test_it_scores_allocation_as_worked_out_by_hand(results):
     al = by_slug(results)[AL]
-    assert al.score == approx(14 / 9)
+    # Practitioners 2, 2, 1 (n=3); engineering 0 and finance 3 pool to n=2.
+    assert groups(al) == [
+        ("FinOps Practitioner", approx(5 / 3), 3),
+        ("Other personas", 1.5, 2),
+    ]
+    assert al.score == approx(19 / 12)
     assert al.level == Level.WALK
     assert (al.shown_score, al.gap) == (Decimal("1.6"), Decimal("1.4"))
     assert al.respondent_mean == approx(8 / 5)
     assert al.median == 2
     assert al.counts == {0: 1, 1: 1, 2: 2, 3: 1, -1: 0, -2: 1}
     assert al.not_applicable_rate == approx(1 / 6)
-    assert [p.persona.slug for p in al.persona_scores] == ["finops-practitioner"]
-    assert al.hidden_personas == 2
-    assert al.disagreement is None
+    assert al.disagreement == Decimal("0.2")  # 1.7 and 1.5 as shown
     assert al.contested is False
     assert al.priority == 1
 
 
 def test_it_scores_forecasting_as_worked_out_by_hand(results):
     fc = by_slug(results)[FC]
-    # Engineering answered only "Don't know": no persona score at all.
-    assert fc.score == approx(7 / 6)
+    # Engineering answered only "Don't know"; finance's one answer pulls the
+    # practitioners into the pool: one group left, the plain mean of all.
+    assert fc.groups == [] and not fc.broken_down
+    assert fc.score == approx(5 / 4)
     assert fc.level == Level.CRAWL
-    assert (fc.shown_score, fc.gap) == (Decimal("1.2"), Decimal("0.8"))
+    # 1.25 shows as 1.3 (half-up) against a target of 2.
+    assert (fc.shown_score, fc.gap) == (Decimal("1.3"), Decimal("0.7"))
     assert fc.respondent_mean == approx(5 / 4)
     assert fc.median == 1
     assert fc.dont_know_rate == approx(2 / 6)
-    assert fc.hidden_personas == 1
     assert fc.disagreement is None
     assert fc.priority == 2
 
 
 def test_it_scores_budgeting_as_worked_out_by_hand(results):
     bu = by_slug(results)[BU]
+    assert groups(bu) == [
+        ("FinOps Practitioner", approx(7 / 3), 3),
+        ("Engineering", 1.5, 2),
+    ]
+    assert bu.other_personas is None
     assert bu.score == approx(23 / 12)
     assert (bu.shown_score, bu.gap) == (Decimal("1.9"), Decimal("-0.9"))
     assert bu.median == 2
@@ -110,27 +125,24 @@ def test_it_scores_budgeting_as_worked_out_by_hand(results):
 def test_it_scores_domains_and_overall_as_worked_out_by_hand(results):
     understand, quantify = results.domains
     assert understand.domain.slug == "understand-usage-cost"
-    assert understand.score == approx(61 / 36)
+    assert understand.score == approx(7 / 4)
     assert understand.target == 2.5
-    assert quantify.score == approx(37 / 24)
+    assert quantify.score == approx(19 / 12)
     assert quantify.target == 1.5
-    assert results.overall == approx(233 / 144)
+    assert results.overall == approx(5 / 3)
     assert results.overall_level == Level.WALK
     assert [c.capability.slug for c in results.priorities] == [AL, FC, DI]
     assert [c.capability.slug for c in results.contested] == [DI]
 
 
-def test_it_counts_only_submitted_respondents_and_folds_small_groups(results):
+def test_it_counts_only_submitted_respondents_and_pools_small_groups(results):
     assert results.respondents == 6
-    assert [(g.label, g.n) for g in results.personas.groups] == [
+    # Finance (1) is below k=2; engineering (2) joins it to reach k.
+    assert [(g.label, g.n) for g in results.personas.rows] == [
         ("FinOps Practitioner", 3),
-        ("Engineering", 2),
+        ("Other personas", 3),
     ]
-    assert (results.personas.folded_groups, results.personas.folded_respondents) == (
-        1,
-        1,
-    )
-    assert [(g.label, g.n) for g in results.business_units.groups] == [
+    assert [(g.label, g.n) for g in results.business_units.rows] == [
         ("Not given", 3),
         ("Platform", 3),
     ]
@@ -181,7 +193,7 @@ def test_it_uses_the_same_number_of_queries_for_10_and_200_respondents(
             business_unit=f"BU {i % 7}",
             comments={DI: f"note {i}"},
         )
-    assert _queries(assessment) == small == 5
+    assert _queries(assessment) == small == 6
 
 
 # --- Properties ---------------------------------------------------------------
@@ -265,9 +277,9 @@ def test_contested_at_exactly_one_but_not_just_below():
     assert _score(exact).contested is True
 
 
-def test_disagreement_ignores_personas_below_k():
+def test_disagreement_needs_two_groups_of_k():
     tables = {_persona(0): {0: 3}, _persona(1): {3: 1}}
-    assert _score(tables, 2).disagreement is None
+    assert _score(tables, 2).disagreement is None  # one group left
     assert _score(tables, 1).disagreement == 3
 
 
@@ -330,20 +342,36 @@ def test_a_change_is_the_shown_score_now_minus_the_shown_score_then():
     assert Delta("Allocation", Fraction(1, 3), None).change is None
 
 
-def test_breakdown_folds_groups_below_k():
-    result = breakdown({"A": 5, "B": 2, "C": 1}, 3)
-    assert [(g.label, g.n) for g in result.groups] == [("A", 5)]
-    assert (result.folded_groups, result.folded_respondents) == (2, 3)
+def test_breakdown_pools_groups_below_k():
+    result = breakdown({"A": 5, "B": 2, "C": 1}, 3, other="Other units")
+    assert [(g.label, g.n) for g in result.rows] == [("A", 5), ("Other units", 3)]
+
+
+def test_breakdown_pulls_the_smallest_group_into_a_pool_below_k():
+    result = breakdown({"A": 5, "B": 4, "C": 1}, 3, other="Other units")
+    assert [(g.label, g.n) for g in result.rows] == [("A", 5), ("Other units", 5)]
+
+
+def test_breakdown_of_one_group_is_no_breakdown():
+    assert breakdown({"A": 5, "C": 1}, 3, other="Other").rows == []
+    assert breakdown({"A": 5}, 3, other="Other").rows == []
 
 
 # --- Round comparison ---------------------------------------------------------
 
 
 def test_it_compares_rounds_by_capability_and_domain(organisation, framework):
-    before = scoped_assessment(organisation, framework, [DI, AL], {DI: 2, AL: 2})
+    before = scoped_assessment(
+        organisation, framework, [DI, AL], {DI: 2, AL: 2}, anonymity_threshold=1
+    )
     respond(before, "finops-practitioner", {DI: 1, AL: 1})
     after = scoped_assessment(
-        organisation, framework, [DI, AL, FC], {DI: 2, AL: 2, FC: 2}, previous=before
+        organisation,
+        framework,
+        [DI, AL, FC],
+        {DI: 2, AL: 2, FC: 2},
+        previous=before,
+        anonymity_threshold=1,
     )
     respond(after, "finops-practitioner", {DI: 2, AL: 1, FC: 3})
     comparison = round_comparison(assessment_results(after), assessment_results(before))

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from assessment.demo import CURRENT_TITLE, DEMO_SLUG
+from assessment.disclosure import shown_results
 from assessment.models import Answer, Assessment, Membership, Response
 from assessment.scoring import assessment_results
 
@@ -67,6 +68,18 @@ def test_demo_answers_are_varied_and_realistic(framework):
     assert results.contested
     assert results.business_units.groups
     assert results.overall > assessment_results(current.previous).overall
+
+
+@pytest.mark.django_db
+def test_the_demo_viewer_sees_published_results_showing_the_rules(framework):
+    current = _seed(respondents=40)
+    shown = shown_results(current, owner=False)
+    assert shown.snapshot is not None and shown.results.overall is not None
+    assert shown_results(current.previous, owner=False).snapshot.reason == "closed"
+    capabilities = shown.results.capabilities
+    # A pooled "other personas" group, and a capability too small to break down.
+    assert any(c.other_personas for c in capabilities)
+    assert any(c.score is not None and not c.broken_down for c in capabilities)
 
 
 @pytest.mark.django_db

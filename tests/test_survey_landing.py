@@ -5,8 +5,9 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from assessment.invitations import open_link_create
 from assessment.models import Assessment, Invitation, OpenLink, Response
-from assessment.tokens import hash_token, new_token
+from assessment.tokens import hash_token
 
 from .survey_factories import invite, open_assessment, persona, set_status, url
 
@@ -101,16 +102,16 @@ def test_a_closed_assessment_offers_the_answers_read_only(client, assessment):
 
 @pytest.fixture
 def open_link(assessment, framework):
-    token, token_hash = new_token()
-    OpenLink.objects.create(
+    """A link that lets people choose their persona (engineering by default)."""
+    _, token = open_link_create(
         assessment=assessment,
         persona=persona(framework, "engineering"),
-        token_hash=token_hash,
+        allow_persona_choice=True,
     )
     return token
 
 
-def test_an_open_link_asks_for_the_persona_and_gives_a_personal_link(
+def test_an_open_link_asks_role_and_unit_once_then_starts_the_questions(
     client, open_link, framework
 ):
     join_url = reverse("assessment:join", args=[open_link])
@@ -118,14 +119,20 @@ def test_an_open_link_asks_for_the_persona_and_gives_a_personal_link(
     assert "selected>Engineering</option>" in page
     assert "Business unit or team (optional)" in page
     reply = client.post(
-        join_url, {"persona": persona(framework, "product").pk, "business_unit": ""}
+        join_url,
+        {"persona": persona(framework, "product").pk, "business_unit": "Retail"},
     )
     assert reply.status_code == 302
-    personal = reply.url.split("/")[-2]
+    personal = reply.url.split("/")[2]
     invitation = Invitation.objects.get(tokens__token_hash=hash_token(personal))
     assert invitation.response.persona.slug == "product"
-    landing = client.get(reply.url).content.decode()
-    assert "bookmark it" in landing
+    assert invitation.response.business_unit == "Retail"
+    # Straight to the first page of questions: role and unit are not asked again.
+    assert reply.url.startswith(f"/s/{personal}/p/")
+    page = client.get(reply.url).content.decode()
+    assert "Business unit or team" not in page
+    assert "Bookmark this page" in page
+    landing = client.get(url("survey", personal)).content.decode()
     assert f"/s/{personal}/" in landing
     assert "no name or email address is recorded" in landing
 

@@ -3,14 +3,15 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from assessment import audit, exports
+from assessment.disclosure import shown_results
 from assessment.models import Assessment
-from assessment.scoring import assessment_results, previous_comparison
 
 
 class Command(BaseCommand):
     help = (
-        "Write an assessment's results (one row per capability, domain and "
-        "overall) as JSON, CSV or XLSX; with --answers, its raw answers instead."
+        "Write an assessment's published results (one row per capability, domain "
+        "and overall) as JSON, CSV or XLSX; with --live, its live results (with "
+        "the same suppression); with --answers, its raw answers instead."
     )
 
     def add_arguments(self, parser):
@@ -26,8 +27,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Export raw answers under pseudonyms (CSV or XLSX).",
         )
+        parser.add_argument(
+            "--live",
+            action="store_true",
+            help="Export live results instead of the published ones.",
+        )
 
-    def handle(self, *args, assessment_id, fmt, output, answers, **options):
+    def handle(self, *args, assessment_id, fmt, output, answers, live, **options):
         assessment = (
             Assessment.objects.select_related("framework")
             .filter(pk=assessment_id)
@@ -44,10 +50,13 @@ class Command(BaseCommand):
                     detail=f"As {fmt.upper()}, from the command line.",
                 )
             else:
-                results = assessment_results(assessment)
-                content = exports.export_results(
-                    results, fmt, previous_comparison(results)
-                )
+                shown = shown_results(assessment, owner=True, live=live)
+                if shown.results is None:
+                    raise CommandError(
+                        f"Assessment {assessment_id} has no published results "
+                        "yet: use --live for its live results."
+                    )
+                content = exports.export_results(shown, fmt)
         except ValueError as error:
             raise CommandError(str(error)) from error
         if output == "-":

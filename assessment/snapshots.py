@@ -1,0 +1,186 @@
+"""Published results: when a snapshot is taken and what it holds.
+
+Viewers never see live figures: comparing two looks around one submission
+would tell that person's answers. They see the latest `ResultsSnapshot`,
+taken when the assessment closes, or published by an owner once at least
+k submissions arrived since the last one (k, the anonymity threshold).
+Owners follow participation live and may preview live results.
+
+A snapshot stores aggregated rows only (`scoring.ResultsData`), and its
+figures are computed by the same functions as live ones.
+
+Reopening a closed assessment keeps its snapshot: viewers go on seeing the
+results published at closing until k new submissions allow an interim
+publication, or the assessment closes again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count, Max, Q
+
+from .models import Assessment, Response, ResultsSnapshot
+from .participation import (
+    ParticipationSummary,
+    participation_counts,
+    summary_from_counts,
+)
+from .scoring import AssessmentResults, ResultsData, collect, results_from_data
+
+
+def latest_snapshot(assessment: Assessment) -> ResultsSnapshot | None:
+    """Return the results viewers see now, or None before any (one query)."""
+    snapshot = (
+        ResultsSnapshot.objects.filter(assessment=assessment).order_by("-pk").first()
+    )
+    if snapshot is not None:
+        snapshot.assessment = assessment  # already loaded, with its framework
+    return snapshot
+
+
+def snapshot_results(
+    snapshot: ResultsSnapshot, *, include_comments: bool = False
+) -> AssessmentResults:
+    """Compute a snapshot's figures, under the threshold it was published with."""
+    data = ResultsData.from_json(snapshot.data)
+    if not include_comments:
+        data = ResultsData(data.targets, data.answers, data.respondents)
+    return results_from_data(snapshot.assessment, data, k=snapshot.anonymity_threshold)
+
+
+def snapshot_participation(snapshot: ResultsSnapshot) -> ParticipationSummary:
+    return summary_from_counts(
+        assessment=snapshot.assessment, counts=snapshot.participation
+    )
+
+
+@transaction.atomic
+def snapshot_take(*, assessment: Assessment, reason: str, user=None) -> ResultsSnapshot:
+    """Aggregate the live answers into a new snapshot (eight queries).
+
+    The assessment row is locked first: submitting and reopening a
+    response lock it too (`responses._lock`), so every count of the
+    snapshot is read from the same set of submitted responses.
+    """
+    Assessment.objects.select_for_update().filter(pk=assessment.pk).first()
+    submitted = Response.objects.filter(
+        assessment=assessment, status=Response.Status.SUBMITTED
+    ).aggregate(n=Count("pk"), last=Max("submitted_at"))
+    return ResultsSnapshot.objects.create(
+        assessment=assessment,
+        reason=reason,
+        anonymity_threshold=assessment.anonymity_threshold,
+        submissions=submitted["n"],
+        last_submitted_at=submitted["last"],
+        data=collect(assessment, include_comments=True).as_json(),
+        participation=participation_counts(assessment=assessment),
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+
+
+def snapshot_rethreshold(
+    *, assessment: Assessment, user=None
+) -> ResultsSnapshot | None:
+    """Publish the latest snapshot's figures again under the current threshold.
+
+    Called when an owner changes k: a raised threshold protects published
+    results at once. The answers are those already published, so no new
+    comparison becomes possible. Nothing happens before a first snapshot.
+    """
+    latest = latest_snapshot(assessment)
+    if latest is None or latest.anonymity_threshold == assessment.anonymity_threshold:
+        return None
+    return ResultsSnapshot.objects.create(
+        assessment=assessment,
+        reason=ResultsSnapshot.Reason.THRESHOLD,
+        anonymity_threshold=assessment.anonymity_threshold,
+        submissions=latest.submissions,
+        last_submitted_at=latest.last_submitted_at,
+        data=latest.data,
+        participation=latest.participation,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Interim publication
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishState:
+    """What an owner may publish now, and why (or why not)."""
+
+    latest: ResultsSnapshot | None
+    new: int  # responses submitted (or submitted again) since `latest`
+    withdrawn: int  # responses in `latest` reopened and not submitted again
+    k: int
+
+    @property
+    def may_publish(self) -> bool:
+        """At least k new submissions, or the same answers as published."""
+        return self.new >= self.k or self.unchanged
+
+    @property
+    def unchanged(self) -> bool:
+        return self.latest is not None and self.new == 0 and self.withdrawn == 0
+
+    @property
+    def missing(self) -> int:
+        """Return how many more submissions an interim publication needs."""
+        return max(self.k - self.new, 0)
+
+
+def publish_state(
+    assessment: Assessment, *, latest: ResultsSnapshot | None | bool = True
+) -> PublishState:
+    """Count the submissions since the latest snapshot (two queries).
+
+    A response reopened and submitted again counts as new: its answers may
+    have changed. One reopened and not submitted again is "withdrawn".
+    Counting by the snapshot's latest submission time errs on the safe
+    side: a submission stamped earlier by a skewed clock is not counted.
+    `latest` may pass the latest snapshot already fetched (or None).
+    """
+    if latest is True:
+        latest = latest_snapshot(assessment)
+    submitted = Response.objects.filter(
+        assessment=assessment, status=Response.Status.SUBMITTED
+    )
+    if latest is None or latest.last_submitted_at is None:
+        new, kept = submitted.count(), 0
+    else:
+        after = Q(submitted_at__gt=latest.last_submitted_at)
+        counts = submitted.aggregate(
+            new=Count("pk", filter=after), kept=Count("pk", filter=~after)
+        )
+        new, kept = counts["new"], counts["kept"]
+    return PublishState(
+        latest=latest,
+        new=new,
+        withdrawn=(latest.submissions - kept) if latest else 0,
+        k=assessment.anonymity_threshold,
+    )
+
+
+class PublishRefused(ValueError):
+    """Publishing now would let someone compare around a few submissions."""
+
+
+def snapshot_publish(*, assessment: Assessment, user=None) -> ResultsSnapshot:
+    """Publish interim results if the rule allows it, else raise PublishRefused."""
+    state = publish_state(assessment)
+    if not state.may_publish:
+        raise PublishRefused(
+            f"Results can be published again once {state.k} new responses have "
+            f"been submitted since the last publication ({state.new} so far), "
+            "so that nobody's answers can be worked out by comparing the two."
+        )
+    reason = (
+        ResultsSnapshot.Reason.REFRESHED
+        if state.unchanged
+        else ResultsSnapshot.Reason.INTERIM
+    )
+    return snapshot_take(assessment=assessment, reason=reason, user=user)
