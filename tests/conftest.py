@@ -31,6 +31,12 @@ def _tasks_run_immediately(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path_factory):
+    """Keep stored files (reports, uploads) out of the project's folder."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
 @pytest.fixture
 def framework(db) -> FrameworkVersion:
     return FrameworkVersion.objects.get(slug="2026")
