@@ -6,12 +6,19 @@ from django.urls import reverse
 
 from assessment import reports
 from assessment.models import ReportFile
-from tests.results_helpers import AL, DI, FC, hand_example, publish, respond
+from tests.factories import (
+    AL,
+    DI,
+    FC,
+    create_answered_response,
+    create_hand_example,
+    publish_snapshot,
+)
 
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return hand_example(organisation, framework)
+    return create_hand_example(organisation=organisation, framework=framework)
 
 
 @pytest.fixture
@@ -106,23 +113,27 @@ def test_the_stored_download_costs_the_same_queries_for_more_respondents(
     with django_assert_num_queries(QUERIES_STORED):
         client.get(url)
     for _ in range(5):
-        respond(assessment, "engineering", {DI: 2, AL: 1, FC: 2})
-    publish(assessment)
+        create_answered_response(
+            assessment=assessment, persona="engineering", answers={DI: 2, AL: 1, FC: 2}
+        )
+    publish_snapshot(assessment=assessment)
     client.get(url)
     with django_assert_num_queries(QUERIES_STORED):
         client.get(url)
 
 
 # Session and user, the assessment with the role, the version's queries
-# (snapshot, evidence run, seven catalogue models), the report's row in a
-# savepoint, its refresh and the audit trail's row.
-QUERIES_STORED = 17
+# (snapshot, evidence run, seven catalogue models and one link table), the
+# report's row in a savepoint, its refresh and the audit trail's row.
+QUERIES_STORED = 18
 
 
 def test_nothing_published_says_so_and_queues_nothing(
     client, owner, organisation, framework
 ):
-    assessment = hand_example(organisation, framework, published=False)
+    assessment = create_hand_example(
+        organisation=organisation, framework=framework, published=False
+    )
     client.force_login(owner)
     response = client.get(reverse("assessment:report", args=[assessment.pk]))
     assert response.status_code == 302

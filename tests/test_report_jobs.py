@@ -11,14 +11,14 @@ from django_tasks import task_backends
 
 from assessment import lifecycle, reports
 from assessment.models import Assessment, ReportFile
-from tests.results_helpers import AL, DI, FC, hand_example, respond
+from tests.factories import AL, DI, FC, create_answered_response, create_hand_example
 
 REFRESH = '<meta http-equiv="refresh"'
 
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return hand_example(organisation, framework)
+    return create_hand_example(organisation=organisation, framework=framework)
 
 
 @pytest.fixture
@@ -85,6 +85,7 @@ def test_a_second_delivery_of_the_job_renders_nothing(
     assert len(calls) == 1
 
 
+@pytest.mark.real_pdf  # the render's own process, really killed
 def test_a_render_past_its_limit_is_stopped_and_offered_again(
     client, owner, assessment, url, settings
 ):
@@ -110,6 +111,7 @@ def test_a_render_past_its_limit_is_stopped_and_offered_again(
     assert pdf_bytes(client.get(response.url)).startswith(b"%PDF")
 
 
+@pytest.mark.real_pdf  # the render's own process, really killed
 def test_a_broken_engine_is_reported_with_a_way_to_try_again(
     client, owner, url, settings
 ):
@@ -165,7 +167,9 @@ def test_after_repeated_deaths_the_user_decides_to_try_again(
 def test_closing_an_assessment_queues_its_default_report(
     organisation, framework, queue, django_capture_on_commit_callbacks
 ):
-    assessment = hand_example(organisation, framework, published=False)
+    assessment = create_hand_example(
+        organisation=organisation, framework=framework, published=False
+    )
     Assessment.objects.filter(pk=assessment.pk).update(status=Assessment.Status.OPEN)
     assessment.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
@@ -187,7 +191,9 @@ def test_a_stored_file_that_vanished_is_rendered_again(client, owner, url):
 def test_new_answers_render_only_once_published(client, owner, assessment, url):
     client.force_login(owner)
     client.get(url)
-    respond(assessment, "engineering", {DI: 2, AL: 1, FC: 2})
+    create_answered_response(
+        assessment=assessment, persona="engineering", answers={DI: 2, AL: 1, FC: 2}
+    )
     client.get(url)
     assert ReportFile.objects.count() == 1
 

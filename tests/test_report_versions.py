@@ -9,12 +9,12 @@ from django.urls import reverse
 from assessment.models import Answer, Domain, NextStep, Persona, ReportFile
 from assessment.report_content import ReportOptions
 from assessment.reports import report_key, report_version
-from tests.results_helpers import hand_example, publish
+from tests.factories import create_hand_example, publish_snapshot
 
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return hand_example(organisation, framework)
+    return create_hand_example(organisation=organisation, framework=framework)
 
 
 def key(assessment, options: ReportOptions | None = None) -> str:
@@ -71,7 +71,7 @@ def test_a_removed_next_step_changes_the_key(assessment, framework):
 
 def test_a_new_publication_changes_the_key(assessment):
     before = key(assessment)
-    publish(assessment)
+    publish_snapshot(assessment=assessment)
     assert key(assessment) != before
 
 
@@ -87,7 +87,7 @@ def test_a_comment_edited_to_the_same_length_shows_once_published(
     answer.save()
     # Viewers (and the report) see published results: not changed yet...
     assert key(assessment, with_comments) == before
-    publish(assessment)
+    publish_snapshot(assessment=assessment)
     # ...and changed once published again.
     assert key(assessment, with_comments) != before
 
@@ -100,12 +100,12 @@ def test_publishing_comments_changes_the_key(assessment):
 
 
 def test_the_previous_rounds_publication_changes_the_key(organisation, framework):
-    earlier = hand_example(organisation, framework)
-    current = hand_example(organisation, framework)
+    earlier = create_hand_example(organisation=organisation, framework=framework)
+    current = create_hand_example(organisation=organisation, framework=framework)
     current.previous = earlier
     current.save()
     before = key(current)
-    publish(earlier)
+    publish_snapshot(assessment=earlier)
     assert key(current) != before
 
 
