@@ -44,3 +44,24 @@ def evidence_process_task(run_id: int) -> None:
     from .evidence import evidence_process
 
     evidence_process(run_id)
+
+
+@task()
+def email_send_task(send_id: int, watchdog: bool = False) -> int:
+    """Email one batch of a send (invitations, reminders or a re-send).
+
+    `mailing.send_process` claims deliveries before sending and skips those
+    sent, so a repeated or overlapping run emails nobody twice; it enqueues
+    the next run while emails remain.
+    """
+    from .mailing import send_process
+
+    return send_process(send_id, watchdog=watchdog)
+
+
+@task()
+def reminders_task(assessment_id: int) -> None:
+    """Send an assessment's reminders when due, then schedule the next ones."""
+    from .reminders import reminders_run
+
+    reminders_run(assessment_id)

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from assessment.invitations import invitations_remind, invitations_send
+from assessment.mailing import invitations_remind, invitations_send, send_counts
 from assessment.lifecycle import assessment_set_routing
 from assessment.models import Capability, Invitation, Organisation
 from assessment.progress import minutes_to_answer
