@@ -6,7 +6,7 @@ from django.core import mail
 from django.urls import reverse
 
 from assessment.models import Assessment, Invitation, Level
-from tests.owner_factories import respond
+from tests.factories import respond_to_invitation
 
 
 def _form_fields(html: str) -> dict:
@@ -68,8 +68,8 @@ def test_an_owner_runs_a_round_through_the_ui(client, owner, framework):
     assert all(m.alternatives for m in mail.outbox)
     invitations = list(Invitation.objects.order_by("email"))
     for invitation in invitations[:5]:
-        respond(invitation, submitted=True)
-    respond(invitations[5], submitted=False)
+        respond_to_invitation(invitation=invitation, submitted=True)
+    respond_to_invitation(invitation=invitations[5], submitted=False)
 
     page = client.get(assessment.get_absolute_url()).content.decode()
     assert "25%" in page  # 5 of 20 submitted

@@ -9,11 +9,10 @@ from django.utils import timezone
 
 from assessment.mailing import invitations_remind, invitations_send, send_counts
 from assessment.lifecycle import assessment_set_routing
-from assessment.models import Capability, Invitation, Organisation
+from assessment.models import Assessment, Capability, Invitation, Organisation
 from assessment.progress import minutes_to_answer
 from assessment.responses import answers_save, response_start, response_submit
-
-from .survey_factories import open_assessment, url
+from tests.factories import create_assessment, survey_url
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +21,11 @@ LINK = re.compile(r"/s/([A-Za-z0-9_-]+)/")
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return open_assessment(
-        organisation,
-        framework,
+    return create_assessment(
+        organisation=organisation,
+        framework=framework,
         closes_on=timezone.localdate() + datetime.timedelta(days=10),
+        status=Assessment.Status.OPEN,
     )
 
 
@@ -44,8 +44,11 @@ def message_to(email: str):
 
 def test_subjects_and_text_bodies_are_not_html_escaped(framework):
     organisation = Organisation.objects.create(name="Smith & Jones", slug="sj")
-    assessment = open_assessment(
-        organisation, framework, title='Platform & Data BU <2026> "Q4"'
+    assessment = create_assessment(
+        organisation=organisation,
+        framework=framework,
+        title='Platform & Data BU <2026> "Q4"',
+        status=Assessment.Status.OPEN,
     )
     assessment.scope_label = "R&D"
     assessment.save()
@@ -82,7 +85,9 @@ def test_the_invitation_gives_the_time_the_landing_page_gives(client, assessment
         assert sentence in body
         assert sentence in " ".join(html.split())
         token = LINK.search(body).group(1)
-        page = " ".join(client.get(url("survey", token)).content.decode().split())
+        page = " ".join(
+            client.get(survey_url(name="survey", token=token)).content.decode().split()
+        )
         assert f"{questions} for your role, about {minutes} minutes" in page
     # Engineering's 6 questions take 10 minutes, not the "15" once written in.
     assert "about 10 minutes" in message_to("engineering@x.io")[1]
@@ -165,7 +170,9 @@ def test_progress_counts_only_the_persons_questions(client, assessment):
     _, body, _ = message_to("moved@x.io")
     assert "you have answered 2 of the 5 questions" in body
     token = LINK.search(body).group(1)
-    page = " ".join(client.get(url("survey", token)).content.decode().split())
+    page = " ".join(
+        client.get(survey_url(name="survey", token=token)).content.decode().split()
+    )
     assert "2 of 5 answered" in page
 
 

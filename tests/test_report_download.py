@@ -8,12 +8,12 @@ from assessment import reports
 from assessment.models import Answer, RenderedReport
 from assessment.report_content import ReportOptions
 from assessment.reports import render_slot, report_fingerprint
-from tests.results_helpers import AL, DI, FC, hand_example, respond
+from tests.factories import AL, DI, FC, create_answered_response, create_hand_example
 
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return hand_example(organisation, framework)
+    return create_hand_example(organisation=organisation, framework=framework)
 
 
 @pytest.fixture
@@ -114,7 +114,9 @@ def test_the_fingerprint_follows_targets_and_new_responses(assessment):
     scoped.save()
     after_target = report_fingerprint(assessment, options)
     assert after_target != before
-    respond(assessment, "engineering", {DI: 2, AL: 2, FC: 2})
+    create_answered_response(
+        assessment=assessment, persona="engineering", answers={DI: 2, AL: 2, FC: 2}
+    )
     assert report_fingerprint(assessment, options) != after_target
     assert report_fingerprint(assessment, ReportOptions(paper="letter")) != (
         report_fingerprint(assessment, options)
@@ -129,7 +131,9 @@ def test_the_cached_download_costs_the_same_queries_for_more_respondents(
     with django_assert_num_queries(QUERIES_CACHED):
         client.get(url)
     for _ in range(5):
-        respond(assessment, "engineering", {DI: 2, AL: 1, FC: 2})
+        create_answered_response(
+            assessment=assessment, persona="engineering", answers={DI: 2, AL: 1, FC: 2}
+        )
     client.get(url)
     with django_assert_num_queries(QUERIES_CACHED):
         client.get(url)

@@ -8,9 +8,8 @@ import pytest
 from django.db import connections
 
 from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
-from assessment.models import FrameworkVersion, Organisation, Response
-
-from .survey_factories import invite, open_assessment
+from assessment.models import Assessment, FrameworkVersion, Organisation, Response
+from tests.factories import create_assessment, create_invitation
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made
 # here between browser steps are still plain synchronous ones.
@@ -52,8 +51,15 @@ def survey_url(live_server):
         load_catalogue(read_catalogue(path))
     organisation = Organisation.objects.create(name="Acme", slug="acme")
     framework = FrameworkVersion.objects.get(slug="2026")
-    assessment = open_assessment(organisation, framework, title="Acme FinOps 2026")
-    token = invite(assessment, "engineering", "erin@acme.example")
+    assessment = create_assessment(
+        organisation=organisation,
+        framework=framework,
+        title="Acme FinOps 2026",
+        status=Assessment.Status.OPEN,
+    )
+    _, token = create_invitation(
+        assessment=assessment, persona="engineering", email="erin@acme.example"
+    )
     return f"{live_server.url}/s/{token}/"
 
 
