@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Case, Count, F, Min, Q, Value, When
 from django.utils import timezone
 
 from . import audit, display, lifecycle
@@ -420,25 +420,43 @@ def _store_tokens(batch: list[EmailDelivery]) -> None:
     """Give each delivery its link (stored hashed) before anything is sent.
 
     A delivery claimed again keeps the token of its first claim: the link
-    of a message that may already have gone out keeps working.
+    of a message that may already have gone out keeps working. Three
+    queries for the whole batch.
     """
+    missing = [d for d in batch if d.token_id is None]
+    if not missing:
+        return
+    secrets_by_pk = {d.pk: secrets.token_hex(32) for d in missing}
     with transaction.atomic():
-        for delivery in batch:
-            if delivery.token_id is not None:
-                continue
-            secret = secrets.token_hex(32)
-            token = InvitationToken.objects.create(
-                invitation_id=delivery.invitation_id,
-                token_hash=hash_token(derived_token(TOKEN_SALT, secret)),
+        tokens = InvitationToken.objects.bulk_create(
+            InvitationToken(
+                invitation_id=d.invitation_id,
+                token_hash=hash_token(derived_token(TOKEN_SALT, secrets_by_pk[d.pk])),
             )
-            stored = EmailDelivery.objects.filter(
-                pk=delivery.pk, token__isnull=True
-            ).update(token=token, secret=secret)
-            if stored:
-                delivery.token_id, delivery.secret = token.pk, secret
-            else:  # another run stored one first: use it
-                token.delete()
-                delivery.refresh_from_db(fields=["token", "secret"])
+            for d in missing
+        )
+        token_by_pk = {d.pk: t.pk for d, t in zip(missing, tokens, strict=True)}
+        EmailDelivery.objects.filter(pk__in=token_by_pk, token__isnull=True).update(
+            token=Case(*(When(pk=pk, then=t) for pk, t in token_by_pk.items())),
+            secret=Case(
+                *(When(pk=pk, then=Value(v)) for pk, v in secrets_by_pk.items())
+            ),
+        )
+        stored = dict(
+            EmailDelivery.objects.filter(pk__in=token_by_pk).values_list(
+                "pk", "token_id"
+            )
+        )
+        # Another run stored a token first (only after a lapsed claim): keep
+        # its token, drop ours, and read its secret.
+        lost = [pk for pk, t in token_by_pk.items() if stored[pk] != t]
+        InvitationToken.objects.filter(pk__in=[token_by_pk[pk] for pk in lost]).delete()
+    for delivery in missing:
+        delivery.token_id = stored[delivery.pk]
+        if delivery.pk in lost:
+            delivery.refresh_from_db(fields=["token", "secret"])
+        else:
+            delivery.secret = secrets_by_pk[delivery.pk]
 
 
 def _deliver(send: EmailSend, batch: list[EmailDelivery]) -> int:
@@ -650,6 +668,8 @@ class SendLine:
 
     @property
     def sentence(self) -> str:
+        if self.send.error:
+            return self.send.error
         if self.is_scheduled:
             return f"scheduled for {display.date(self.send.scheduled_for)}"
         if self.send.prepared_at is None:

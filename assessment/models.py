@@ -591,7 +591,14 @@ class EmailDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} to {self.invitation} ({self.status})"
+        return f"{self.kind_label} to {self.invitation} ({self.status})"
+
+    @property
+    def kind_label(self) -> str:
+        """What the email was, in the singular: "reminder"."""
+        return {"invitation": "invitation", "reminder": "reminder"}.get(
+            self.kind, "invitation sent again"
+        )
 
 
 class Response(models.Model):
