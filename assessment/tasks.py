@@ -47,6 +47,18 @@ def evidence_process_task(run_id: int) -> None:
 
 
 @task()
+def report_render_task(report_id: int) -> None:
+    """Render a queued PDF report and store it (`reports.report_render`).
+
+    The row is claimed in one conditional update, so a second delivery of
+    the job finds it taken and does nothing.
+    """
+    from .reports import report_render
+
+    report_render(report_id)
+
+
+@task()
 def email_send_task(send_id: int, watchdog: bool = False) -> int:
     """Email one batch of a send (invitations, reminders or a re-send).
 
@@ -57,11 +69,3 @@ def email_send_task(send_id: int, watchdog: bool = False) -> int:
     from .mailing import send_process
 
     return send_process(send_id, watchdog=watchdog)
-
-
-@task()
-def reminders_task(assessment_id: int) -> None:
-    """Send an assessment's reminders when due, then schedule the next ones."""
-    from .reminders import reminders_run
-
-    reminders_run(assessment_id)
