@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Two test processes (pytest-xdist), one per core; `make test PYTEST_ARGS=` runs one.
+PYTEST_ARGS ?= -n 2
 # Tests run with DEBUG off, as in production; the key is for tests only.
 TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-secret ALLOWED_HOSTS=testserver,localhost,127.0.0.1
 
@@ -42,6 +44,10 @@ run: $(STAMP) check-system .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_catalogue
 	$(BIN)/python manage.py seed_demo
+	@# One background worker (reports, cost data) beside the server; Ctrl-C
+	@# stops both (a background job of a script ignores Ctrl-C: the trap ends it).
+	$(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 lint: $(STAMP)

@@ -17,6 +17,7 @@ from .models import (
     Persona,
     ScopedCapability,
 )
+from .reports import report_prepare
 from .snapshots import snapshot_close, snapshot_rethreshold
 
 
@@ -114,7 +115,9 @@ def assessment_open(*, assessment: Assessment) -> None:
 def assessment_close(*, assessment: Assessment, user=None) -> None:
     """Close an open assessment: answers stop and results are published.
 
-    Viewers see the snapshot taken here (see `snapshots`).
+    Viewers see the snapshot taken here (see `snapshots`). Its default
+    report is queued once this is committed, ready before the first download
+    (`robust`: a failure to queue it must not undo the closing).
     """
     if assessment.status != Assessment.Status.OPEN:
         raise LifecycleError("Only an open assessment can be closed.")
@@ -122,6 +125,7 @@ def assessment_close(*, assessment: Assessment, user=None) -> None:
     assessment.closed_at = timezone.now()
     assessment.save(update_fields=["status", "closed_at"])
     snapshot_close(assessment=assessment, user=user)
+    transaction.on_commit(lambda: report_prepare(assessment), robust=True)
 
 
 def assessment_reopen(

@@ -12,7 +12,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -32,9 +32,6 @@ from .scoring import (
     shown_personas,
     worked_example,
 )
-
-if TYPE_CHECKING:
-    from .reports import Deadline
 
 TEMPLATE = "assessment/report/report.html"
 # The appendix is capped so that its length (and render time) stays bounded
@@ -254,8 +251,6 @@ def image_uri(svg: str) -> str:
 def report_context(
     assessment: Assessment,
     options: ReportOptions,
-    *,
-    deadline: Deadline | None = None,
 ) -> dict[str, object]:
     """Compute every figure, sentence and chart of the report.
 
@@ -276,9 +271,7 @@ def report_context(
     results, participation = shown.results, shown.participation
     comparison = shown.comparison
     plans, sustain = step_plans(results)
-    if deadline:
-        deadline.check()
-    drawn = report_charts(results, deadline)
+    drawn = report_charts(results)
     cost_evidence = evidence.current_evidence(assessment)
     mismatches = evidence.mismatches(results, cost_evidence)
     _, changes = changes_by_name(comparison)
@@ -345,16 +338,12 @@ def report_context(
     }
 
 
-def report_charts(
-    results: AssessmentResults, deadline: Deadline | None = None
-) -> dict[str, object]:
+def report_charts(results: AssessmentResults) -> dict[str, object]:
     """Draw the report's matplotlib chart, the domain radar, as an SVG data: URI.
 
     The per-domain bar charts and heatmaps are drawn in HTML (see
     `capability_row` and `heatmap_table`).
     """
-    if deadline:
-        deadline.check()
     if results.overall is None:
         return {"radar": None}
     return {"radar": image_uri(charts.to_svg(charts.radar(results)))}
@@ -495,14 +484,9 @@ def heat_cells(scores: list[Decimal | None]) -> list[HeatCell]:
     return cells
 
 
-def report_html(
-    assessment: Assessment,
-    options: ReportOptions,
-    *,
-    deadline: Deadline | None = None,
-) -> str:
+def report_html(assessment: Assessment, options: ReportOptions) -> str:
     """Return the report's HTML (aggregation and charts happen here)."""
-    ctx = report_context(assessment, options, deadline=deadline)
+    ctx = report_context(assessment, options)
     return render_to_string(TEMPLATE, ctx)
 
 

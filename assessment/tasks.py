@@ -44,3 +44,28 @@ def evidence_process_task(run_id: int) -> None:
     from .evidence import evidence_process
 
     evidence_process(run_id)
+
+
+@task()
+def report_render_task(report_id: int) -> None:
+    """Render a queued PDF report and store it (`reports.report_render`).
+
+    The row is claimed in one conditional update, so a second delivery of
+    the job finds it taken and does nothing.
+    """
+    from .reports import report_render
+
+    report_render(report_id)
+
+
+@task()
+def email_send_task(send_id: int, watchdog: bool = False) -> int:
+    """Email one batch of a send (invitations, reminders or a re-send).
+
+    `mailing.send_process` claims deliveries before sending and skips those
+    sent, so a repeated or overlapping run emails nobody twice; it enqueues
+    the next run while emails remain.
+    """
+    from .mailing import send_process
+
+    return send_process(send_id, watchdog=watchdog)

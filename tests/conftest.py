@@ -1,15 +1,24 @@
-"""Shared fixtures: the catalogue and the people of the domain."""
+"""Shared fixtures: the catalogue, the people of the domain, a stubbed PDF engine.
+
+The builders behind them live in tests/factories.py (see its docstring).
+"""
 
 import pytest
-from django.contrib.auth import get_user_model
 
+from assessment import pdf
 from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
-from assessment.models import FrameworkVersion, Membership, Organisation
+from assessment.models import Assessment, FrameworkVersion, Membership, Organisation
+from tests.factories import (
+    create_assessment,
+    create_hand_example,
+    create_member,
+    tiny_pdf,
+)
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the shipped catalogue once for the whole test session."""
+    """Load the shipped catalogue once per test database (per xdist worker)."""
     with django_db_blocker.unblock():
         for path in catalogue_files():
             load_catalogue(read_catalogue(path))
@@ -31,15 +40,36 @@ def _tasks_run_immediately(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path_factory):
+    """Keep stored files (reports, uploads) out of the project's folder."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+_TINY_PDF = tiny_pdf()
+
+
+@pytest.fixture(autouse=True)
+def _pdf_rendering_stubbed(request, monkeypatch):
+    """Skip WeasyPrint's layout (seconds per report) unless the test is about it.
+
+    The report's HTML is still built; only the HTML-to-PDF step returns a
+    tiny valid PDF. Tests of the PDF's text or layout are marked `real_pdf`.
+    """
+    if request.node.get_closest_marker("real_pdf"):
+        return
+
+    def stubbed_html_to_pdf(
+        html: str, *, extra_css: str = "", seconds: float | None = None
+    ) -> bytes:
+        return _TINY_PDF
+
+    monkeypatch.setattr(pdf, "html_to_pdf", stubbed_html_to_pdf)
+
+
 @pytest.fixture
 def framework(db) -> FrameworkVersion:
     return FrameworkVersion.objects.get(slug="2026")
-
-
-def make_member(organisation: Organisation, username: str, role: str):
-    user = get_user_model().objects.create_user(username, password="pw")
-    Membership.objects.create(organisation=organisation, user=user, role=role)
-    return user
 
 
 @pytest.fixture
@@ -54,15 +84,41 @@ def other_organisation(db) -> Organisation:
 
 @pytest.fixture
 def owner(organisation):
-    return make_member(organisation, "olivia", Membership.Role.OWNER)
+    return create_member(
+        organisation=organisation, username="olivia", role=Membership.Role.OWNER
+    )
 
 
 @pytest.fixture
 def viewer(organisation):
-    return make_member(organisation, "victor", Membership.Role.VIEWER)
+    return create_member(
+        organisation=organisation, username="victor", role=Membership.Role.VIEWER
+    )
 
 
 @pytest.fixture
 def outsider(other_organisation):
     """An owner of another organisation."""
-    return make_member(other_organisation, "oscar", Membership.Role.OWNER)
+    return create_member(
+        organisation=other_organisation, username="oscar", role=Membership.Role.OWNER
+    )
+
+
+@pytest.fixture
+def assessment(organisation, framework) -> Assessment:
+    """A draft assessment of the whole framework."""
+    return create_assessment(organisation=organisation, framework=framework)
+
+
+@pytest.fixture
+def open_assessment(organisation, framework) -> Assessment:
+    """An open assessment of the whole framework."""
+    return create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
+
+
+@pytest.fixture
+def hand_example(organisation, framework) -> Assessment:
+    """The hand-computed example of tests/factories.py, published."""
+    return create_hand_example(organisation=organisation, framework=framework)

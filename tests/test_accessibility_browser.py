@@ -13,8 +13,7 @@ from django.db import connections
 
 from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
 from assessment.demo import demo_organisation_create, demo_rounds_create
-
-from .survey_factories import invite
+from tests.factories import create_invitation
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made
 # here between browser steps are still plain synchronous ones.
@@ -75,7 +74,9 @@ def test_the_survey_pages_have_no_serious_accessibility_problem(
     browser, demo, live_server
 ):
     assessment, _ = demo
-    token = invite(assessment, "engineering", "axe@example.com")
+    _, token = create_invitation(
+        assessment=assessment, persona="engineering", email="axe@example.com"
+    )
     page = browser.new_page()
     page.goto(f"{live_server.url}/s/{token}/")
     assert serious_violations(page) == []

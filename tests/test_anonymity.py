@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from assessment.models import Answer, Invitation, Persona, Response
 from tests import anonymity_checker
-from tests.results_helpers import AL, BU, DI, FC, publish, scoped_assessment
+from tests.factories import AL, BU, DI, FC, create_scoped_assessment, publish_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -77,11 +77,11 @@ def assessments(draw) -> dict:
 
 def build(organisation, framework, spec: dict):
     """Create and publish the drawn assessment (a handful of bulk inserts)."""
-    assessment = scoped_assessment(
-        organisation,
-        framework,
-        spec["capabilities"],
-        dict.fromkeys(spec["capabilities"], 2),
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=spec["capabilities"],
+        targets=dict.fromkeys(spec["capabilities"], 2),
         anonymity_threshold=spec["k"],
     )
     personas = {p.slug: p for p in Persona.objects.filter(version=framework)}
@@ -117,7 +117,7 @@ def build(organisation, framework, spec: dict):
         for slug, value in zip(spec["capabilities"], values, strict=True)
         if value is not None
     )
-    publish(assessment)
+    publish_snapshot(assessment=assessment)
     return assessment
 
 
@@ -182,6 +182,7 @@ def test_no_viewer_output_reveals_a_group_smaller_than_k(
     assert problems == []
 
 
+@pytest.mark.real_pdf
 @settings(SETTINGS, max_examples=3)
 @given(spec=assessments())
 def test_the_pdf_report_reveals_no_group_smaller_than_k(

@@ -7,23 +7,17 @@ from django.utils import timezone
 
 from assessment import lifecycle
 from assessment.models import Assessment, Level, ScopedCapability
-from tests.owner_factories import (  # noqa: F401
-    assessment,
-    invite,
-    make_assessment,
-    open_assessment,
-    respond,
-)
+from tests.factories import create_invitation, respond_to_invitation
 
 
-def test_it_opens_a_draft_and_records_when(assessment):  # noqa: F811
+def test_it_opens_a_draft_and_records_when(assessment):
     lifecycle.assessment_open(assessment=assessment)
     assessment.refresh_from_db()
     assert assessment.status == Assessment.Status.OPEN
     assert assessment.opened_at is not None
 
 
-def test_it_refuses_to_open_with_a_closing_date_in_the_past(assessment):  # noqa: F811
+def test_it_refuses_to_open_with_a_closing_date_in_the_past(assessment):
     assessment.closes_on = timezone.localdate() - datetime.timedelta(days=1)
     assessment.save()
     with pytest.raises(lifecycle.LifecycleError, match="closing date"):
@@ -32,7 +26,7 @@ def test_it_refuses_to_open_with_a_closing_date_in_the_past(assessment):  # noqa
     assert assessment.status == Assessment.Status.DRAFT
 
 
-def test_it_closes_and_reopens_with_a_new_closing_date(open_assessment):  # noqa: F811
+def test_it_closes_and_reopens_with_a_new_closing_date(open_assessment):
     lifecycle.assessment_close(assessment=open_assessment)
     assert open_assessment.status == Assessment.Status.CLOSED
     assert open_assessment.closed_at is not None
@@ -44,14 +38,14 @@ def test_it_closes_and_reopens_with_a_new_closing_date(open_assessment):  # noqa
     assert open_assessment.closed_at is None
 
 
-def test_it_refuses_transitions_out_of_order(assessment):  # noqa: F811
+def test_it_refuses_transitions_out_of_order(assessment):
     with pytest.raises(lifecycle.LifecycleError):
         lifecycle.assessment_close(assessment=assessment)
     with pytest.raises(lifecycle.LifecycleError):
         lifecycle.assessment_reopen(assessment=assessment)
 
 
-def test_set_scope_removes_adds_and_retargets(assessment, framework):  # noqa: F811
+def test_set_scope_removes_adds_and_retargets(assessment, framework):
     allocation = framework.capabilities.get(slug="allocation")
     forecasting = framework.capabilities.get(slug="forecasting")
     lifecycle.assessment_set_scope(
@@ -70,9 +64,11 @@ def test_set_scope_removes_adds_and_retargets(assessment, framework):  # noqa: F
     assert assessment.scoped_capabilities.get(capability=allocation).target_level == 1
 
 
-def test_it_finds_answered_capabilities_before_removing_them(assessment, framework):  # noqa: F811
-    invitation, _ = invite(assessment, "a@x.io")
-    respond(invitation, submitted=True, answer_slugs=("allocation",))
+def test_it_finds_answered_capabilities_before_removing_them(assessment, framework):
+    invitation, _ = create_invitation(assessment=assessment, email="a@x.io")
+    respond_to_invitation(
+        invitation=invitation, submitted=True, answer_slugs=("allocation",)
+    )
     ids = set(framework.capabilities.values_list("pk", flat=True))
     answered = lifecycle.answered_capabilities(
         assessment=assessment, capability_ids=ids
@@ -80,7 +76,7 @@ def test_it_finds_answered_capabilities_before_removing_them(assessment, framewo
     assert [c.slug for c in answered] == ["allocation"]
 
 
-def test_set_routing_replaces_the_personas_asked(assessment, framework):  # noqa: F811
+def test_set_routing_replaces_the_personas_asked(assessment, framework):
     item = assessment.scoped_capabilities.get(capability__slug="budgeting")
     finance = framework.personas.get(slug="finance")
     lifecycle.assessment_set_routing(
@@ -89,8 +85,8 @@ def test_set_routing_replaces_the_personas_asked(assessment, framework):  # noqa
     assert list(item.personas.all()) == [finance]
 
 
-def test_settings_keep_personas_that_have_participants(assessment, framework):  # noqa: F811
-    invite(assessment, "a@x.io", "finance")
+def test_settings_keep_personas_that_have_participants(assessment, framework):
+    create_invitation(assessment=assessment, email="a@x.io", persona="finance")
     with pytest.raises(lifecycle.LifecycleError, match="Finance"):
         lifecycle.assessment_update(
             assessment=assessment,
@@ -104,7 +100,7 @@ def test_settings_keep_personas_that_have_participants(assessment, framework):  
 
 
 def test_duplicate_copies_scope_targets_routing_and_invitees(
-    open_assessment,  # noqa: F811
+    open_assessment,
     framework,
     owner,
 ):
@@ -113,10 +109,17 @@ def test_duplicate_copies_scope_targets_routing_and_invitees(
     allocation.save()
     finance = framework.personas.get(slug="finance")
     allocation.personas.set([finance])
-    first, _ = invite(open_assessment, "a@x.io", "finance", business_unit="Retail")
+    first, _ = create_invitation(
+        assessment=open_assessment,
+        email="a@x.io",
+        persona="finance",
+        business_unit="Retail",
+    )
     first.sent_at = timezone.now()
     first.save()
-    invite(open_assessment)  # an open-link participant: no address
+    create_invitation(
+        assessment=open_assessment
+    )  # an open-link participant: no address
 
     new = lifecycle.assessment_duplicate(assessment=open_assessment, created_by=owner)
 

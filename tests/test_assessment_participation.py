@@ -11,21 +11,31 @@ from assessment.models import Response
 from assessment.participation import participation_summary
 from assessment.report_content import ReportOptions, report_context, report_html
 from assessment.responses import open_link_join
-from tests.owner_factories import invite, make_assessment, open_assessment, respond  # noqa: F401
-from tests.results_helpers import publish
+from tests.factories import (
+    create_assessment,
+    create_invitation,
+    publish_snapshot,
+    respond_to_invitation,
+)
 
 
 def _by_slug(summary):
     return {row.persona.slug: row for row in summary.personas}
 
 
-def test_it_counts_invited_started_and_submitted_per_persona(open_assessment):  # noqa: F811
+def test_it_counts_invited_started_and_submitted_per_persona(open_assessment):
     for n in range(3):
-        invite(open_assessment, f"f{n}@x.io", "finance")
-    started, _ = invite(open_assessment, "e1@x.io", "engineering")
-    done, _ = invite(open_assessment, "e2@x.io", "engineering")
-    respond(started, submitted=False)
-    respond(done, submitted=True)
+        create_invitation(
+            assessment=open_assessment, email=f"f{n}@x.io", persona="finance"
+        )
+    started, _ = create_invitation(
+        assessment=open_assessment, email="e1@x.io", persona="engineering"
+    )
+    done, _ = create_invitation(
+        assessment=open_assessment, email="e2@x.io", persona="engineering"
+    )
+    respond_to_invitation(invitation=started, submitted=False)
+    respond_to_invitation(invitation=done, submitted=True)
 
     summary = participation_summary(assessment=open_assessment)
 
@@ -48,7 +58,9 @@ def test_it_counts_invited_started_and_submitted_per_persona(open_assessment):  
 
 def test_it_gives_days_left_until_closing(organisation, framework):
     closes = timezone.localdate() + datetime.timedelta(days=9)
-    assessment = make_assessment(organisation, framework, closes_on=closes)
+    assessment = create_assessment(
+        organisation=organisation, framework=framework, closes_on=closes
+    )
     assert participation_summary(assessment=assessment).days_left == 9
     assessment.closes_on = None
     assert participation_summary(assessment=assessment).days_left is None
@@ -56,13 +68,15 @@ def test_it_gives_days_left_until_closing(organisation, framework):
 
 @pytest.mark.parametrize("participants", [2, 30])
 def test_its_query_count_does_not_grow_with_participants(
-    open_assessment,  # noqa: F811
+    open_assessment,
     participants,
     django_assert_num_queries,
 ):
     for n in range(participants):
-        invitation, _ = invite(open_assessment, f"p{n}@x.io", "finance")
-        respond(invitation, submitted=n % 2 == 0)
+        invitation, _ = create_invitation(
+            assessment=open_assessment, email=f"p{n}@x.io", persona="finance"
+        )
+        respond_to_invitation(invitation=invitation, submitted=n % 2 == 0)
         join(open_assessment, "finance", submitted=n % 3 == 0)
     with django_assert_num_queries(2):
         summary = participation_summary(assessment=open_assessment)
@@ -85,12 +99,14 @@ def join(assessment, slug: str, *, submitted: bool):
 
 
 @pytest.fixture
-def eleven_and_eleven(open_assessment):  # noqa: F811
+def eleven_and_eleven(open_assessment):
     """11 invited (10 submitted) and 11 who joined through an open link (all)."""
     for n in range(11):
-        invitation, _ = invite(open_assessment, f"i{n}@x.io", "engineering")
+        invitation, _ = create_invitation(
+            assessment=open_assessment, email=f"i{n}@x.io", persona="engineering"
+        )
         if n < 10:
-            respond(invitation, submitted=True)
+            respond_to_invitation(invitation=invitation, submitted=True)
         join(open_assessment, "engineering", submitted=True)
     return open_assessment
 
@@ -133,7 +149,7 @@ def test_every_page_shows_invitees_and_joiners_apart(client, owner, eleven_and_e
 
 
 def test_the_report_counts_invitees_and_joiners_apart(eleven_and_eleven):
-    publish(eleven_and_eleven)
+    publish_snapshot(assessment=eleven_and_eleven)
     ctx = report_context(eleven_and_eleven, ReportOptions())
     assert ctx["summary"][0] == (
         "21 people answered the assessment: 10 of the 11 invited (91%) and 11 "
@@ -147,10 +163,10 @@ def test_the_report_counts_invitees_and_joiners_apart(eleven_and_eleven):
 
 
 def test_a_report_over_fewer_than_k_submissions_hides_the_count(
-    open_assessment,  # noqa: F811
+    open_assessment,
 ):
     join(open_assessment, "finance", submitted=True)
-    publish(open_assessment)
+    publish_snapshot(assessment=open_assessment)
     ctx = report_context(open_assessment, ReportOptions())
     assert ctx["participation"] is None
     assert ctx["summary"][0] == "Fewer than 3 people answered the assessment."

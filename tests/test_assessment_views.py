@@ -8,15 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessment.models import Assessment, Level
-from tests.owner_factories import (  # noqa: F401
-    assessment,
-    invite,
-    make_assessment,
-    open_assessment,
-    respond,
-    routing_grid,
+from tests.factories import (
+    create_assessment,
+    create_invitation,
+    publish_snapshot,
+    respond_to_invitation,
+    routing_form_data,
 )
-from tests.results_helpers import publish
 
 
 def _create_data(framework, **overrides) -> dict:
@@ -65,7 +63,7 @@ def test_an_owner_creates_an_assessment_with_scope_and_targets(
     data[f"target_{allocation.pk}"] = str(Level.RUN)
     del data[f"in_{dropped.pk}"]
     response = client.post(reverse("assessment:create", args=["acme"]), data)
-    assessment = Assessment.objects.get()  # noqa: F811
+    assessment = Assessment.objects.get()
     assert response.url == assessment.get_absolute_url()
     assert (assessment.title, assessment.scope_label, assessment.created_by) == (
         "FinOps maturity Q3",
@@ -130,7 +128,7 @@ def test_a_scope_without_capabilities_is_refused(client, owner, framework):
     assert not Assessment.objects.exists()
 
 
-def test_an_owner_edits_the_settings(client, owner, assessment):  # noqa: F811
+def test_an_owner_edits_the_settings(client, owner, assessment):
     client.force_login(owner)
     url = reverse("assessment:edit", args=[assessment.pk])
     assert 'value="FinOps maturity 2026"' in client.get(url).content.decode()
@@ -144,7 +142,7 @@ def test_an_owner_edits_the_settings(client, owner, assessment):  # noqa: F811
     assert (assessment.title, assessment.anonymity_threshold) == ("Renamed", 5)
 
 
-def _scope_data(assessment, drop: str) -> dict:  # noqa: F811
+def _scope_data(assessment, drop: str) -> dict:
     data = {}
     for item in assessment.scoped_capabilities.select_related("capability"):
         if item.capability.slug != drop:
@@ -156,10 +154,12 @@ def _scope_data(assessment, drop: str) -> dict:  # noqa: F811
 def test_removing_answered_capabilities_asks_for_confirmation(
     client,
     owner,
-    open_assessment,  # noqa: F811
+    open_assessment,
 ):
-    invitation, _ = invite(open_assessment, "a@x.io")
-    respond(invitation, submitted=True, answer_slugs=("allocation",))
+    invitation, _ = create_invitation(assessment=open_assessment, email="a@x.io")
+    respond_to_invitation(
+        invitation=invitation, submitted=True, answer_slugs=("allocation",)
+    )
     client.force_login(owner)
     url = reverse("assessment:scope", args=[open_assessment.pk])
     data = _scope_data(open_assessment, drop="allocation")
@@ -177,7 +177,7 @@ def test_removing_answered_capabilities_asks_for_confirmation(
 def test_removing_unanswered_capabilities_needs_no_confirmation(
     client,
     owner,
-    open_assessment,  # noqa: F811
+    open_assessment,
 ):
     client.force_login(owner)
     url = reverse("assessment:scope", args=[open_assessment.pk])
@@ -186,14 +186,14 @@ def test_removing_unanswered_capabilities_needs_no_confirmation(
     assert open_assessment.scoped_capabilities.count() == 21
 
 
-def test_an_owner_edits_the_persona_routing(client, owner, assessment, framework):  # noqa: F811
+def test_an_owner_edits_the_persona_routing(client, owner, assessment, framework):
     client.force_login(owner)
     url = reverse("assessment:routing", args=[assessment.pk])
     html = client.get(url).content.decode()
     assert "Ask Finance about Budgeting" in html
     budgeting = assessment.scoped_capabilities.get(capability__slug="budgeting")
     product = framework.personas.get(slug="product")
-    grid = routing_grid(assessment)
+    grid = routing_form_data(assessment=assessment)
     grid[f"route_{budgeting.pk}"] = [product.pk]
     response = client.post(url, grid)
     assert response.status_code == 302
@@ -202,7 +202,7 @@ def test_an_owner_edits_the_persona_routing(client, owner, assessment, framework
     assert allocation.personas.count() > 0
 
 
-def test_an_owner_opens_closes_and_reopens(client, owner, assessment):  # noqa: F811
+def test_an_owner_opens_closes_and_reopens(client, owner, assessment):
     client.force_login(owner)
     client.post(reverse("assessment:open", args=[assessment.pk]))
     assessment.refresh_from_db()
@@ -227,8 +227,8 @@ def test_reopening_past_the_closing_date_asks_for_a_new_one(
     organisation,
     framework,
 ):
-    assessment = make_assessment(  # noqa: F811
-        organisation, framework, status=Assessment.Status.CLOSED
+    assessment = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.CLOSED
     )
     assessment.closes_on = timezone.localdate() - datetime.timedelta(days=2)
     assessment.save()
@@ -242,7 +242,7 @@ def test_reopening_past_the_closing_date_asks_for_a_new_one(
     assert (assessment.status, assessment.closes_on) == ("open", later)
 
 
-def test_opening_twice_is_explained_not_an_error(client, owner, open_assessment):  # noqa: F811
+def test_opening_twice_is_explained_not_an_error(client, owner, open_assessment):
     client.force_login(owner)
     response = client.post(
         reverse("assessment:open", args=[open_assessment.pk]), follow=True
@@ -251,7 +251,7 @@ def test_opening_twice_is_explained_not_an_error(client, owner, open_assessment)
     assert "Only a draft can be opened" in response.content.decode()
 
 
-def test_duplicate_as_next_round_goes_to_the_new_draft(client, owner, open_assessment):  # noqa: F811
+def test_duplicate_as_next_round_goes_to_the_new_draft(client, owner, open_assessment):
     client.force_login(owner)
     response = client.post(reverse("assessment:duplicate", args=[open_assessment.pk]))
     new = Assessment.objects.get(previous=open_assessment)
@@ -263,15 +263,19 @@ def test_duplicate_as_next_round_goes_to_the_new_draft(client, owner, open_asses
 def test_viewers_see_published_participation_but_not_invitees(
     client,
     viewer,
-    open_assessment,  # noqa: F811
+    open_assessment,
 ):
     for n in range(3):
-        invitation, _ = invite(open_assessment, f"secret.person{n}@x.io", "finance")
-        respond(invitation, submitted=True)
+        invitation, _ = create_invitation(
+            assessment=open_assessment,
+            email=f"secret.person{n}@x.io",
+            persona="finance",
+        )
+        respond_to_invitation(invitation=invitation, submitted=True)
     client.force_login(viewer)
     html = client.get(open_assessment.get_absolute_url()).content.decode()
     assert "100%" not in html  # nothing published yet: no live figures
-    publish(open_assessment)
+    publish_snapshot(assessment=open_assessment)
     html = client.get(open_assessment.get_absolute_url()).content.decode()
     assert "Participation" in html
     assert "100%" in html
@@ -283,7 +287,7 @@ def test_viewers_see_published_participation_but_not_invitees(
     assert "Close…" not in html and "Duplicate as next round" not in html
 
 
-def test_owners_see_the_lifecycle_buttons(client, owner, assessment):  # noqa: F811
+def test_owners_see_the_lifecycle_buttons(client, owner, assessment):
     client.force_login(owner)
     html = client.get(assessment.get_absolute_url()).content.decode()
     assert "Open to participants" in html
@@ -291,11 +295,13 @@ def test_owners_see_the_lifecycle_buttons(client, owner, assessment):  # noqa: F
     assert 'id="results"' in html
 
 
-def _populate(assessment, numbers: range) -> None:  # noqa: F811
+def _populate(assessment, numbers: range) -> None:
     for n in numbers:
-        invitation, _ = invite(assessment, f"p{assessment.pk}-{n}@x.io", "finance")
+        invitation, _ = create_invitation(
+            assessment=assessment, email=f"p{assessment.pk}-{n}@x.io", persona="finance"
+        )
         if n % 3:
-            respond(invitation, submitted=n % 2 == 0)
+            respond_to_invitation(invitation=invitation, submitted=n % 2 == 0)
 
 
 @pytest.mark.parametrize(
@@ -304,13 +310,16 @@ def _populate(assessment, numbers: range) -> None:  # noqa: F811
 def test_query_counts_do_not_grow_with_invitees(
     client, owner, organisation, framework, url_name, django_assert_num_queries
 ):
-    first = make_assessment(organisation, framework, status=Assessment.Status.OPEN)
-    make_assessment(organisation, framework, title="Second")
+    first = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
+    create_assessment(organisation=organisation, framework=framework, title="Second")
     arg = "acme" if url_name == "assessment:list" else first.pk
     url = reverse(url_name, args=[arg])
     client.force_login(owner)
-    # session + user + membership/assessment + page's own queries, pinned:
-    expected = {"assessment:list": 4, "assessment:detail": 9}[url_name]
+    # session + user + membership/assessment + page's own queries, pinned
+    # (the detail page's include two for emails being sent and failed):
+    expected = {"assessment:list": 4, "assessment:detail": 11}[url_name]
     _populate(first, range(2))
     with django_assert_num_queries(expected):
         assert client.get(url).status_code == 200

@@ -10,14 +10,13 @@ from django.urls import reverse
 
 from assessment import audit
 from assessment.models import Assessment, AuditEvent, Level
-from tests.owner_factories import (  # noqa: F401
-    assessment,
-    invite,
-    make_assessment,
-    respond,
-    routing_grid,
+from tests.factories import (
+    create_assessment,
+    create_invitation,
+    publish_snapshot,
+    respond_to_invitation,
+    routing_form_data,
 )
-from tests.results_helpers import publish
 
 
 def _url(item: Assessment, page: int | None = None) -> str:
@@ -42,7 +41,7 @@ def _rows(html: str) -> list[str]:
     ]
 
 
-def test_owners_see_who_did_what_and_when_newest_first(client, owner, assessment):  # noqa: F811
+def test_owners_see_who_did_what_and_when_newest_first(client, owner, assessment):
     owner.first_name, owner.last_name = "Olivia", "Owner"
     owner.save()
     audit.record(assessment=assessment, action="assessment.opened", user=owner)
@@ -61,7 +60,7 @@ def test_owners_see_who_did_what_and_when_newest_first(client, owner, assessment
     assert re.match(r"\d{1,2} \w{3} \d{4}, \d\d:\d\d ", rows[2])
 
 
-def test_the_hub_links_owners_to_the_activity_page(client, owner, viewer, assessment):  # noqa: F811
+def test_the_hub_links_owners_to_the_activity_page(client, owner, viewer, assessment):
     client.force_login(owner)
     detail = reverse("assessment:detail", args=[assessment.pk])
     assert _url(assessment) in client.get(detail).content.decode()
@@ -73,7 +72,7 @@ def test_viewers_and_other_organisations_cannot_see_it(
     client,
     viewer,
     outsider,
-    assessment,  # noqa: F811
+    assessment,
 ):
     audit.record(assessment=assessment, action="assessment.opened")
     client.force_login(viewer)
@@ -87,9 +86,11 @@ def test_it_shows_only_this_assessments_events(
     owner,
     organisation,
     framework,
-    assessment,  # noqa: F811
+    assessment,
 ):
-    other = make_assessment(organisation, framework, title="Another round")
+    other = create_assessment(
+        organisation=organisation, framework=framework, title="Another round"
+    )
     audit.record(assessment=other, action="assessment.closed", user=owner)
     client.force_login(owner)
     assert "Nothing recorded yet." in client.get(_url(assessment)).content.decode()
@@ -98,7 +99,7 @@ def test_it_shows_only_this_assessments_events(
 def test_it_pages_fifty_at_a_time_with_a_constant_query_count(
     client,
     owner,
-    assessment,  # noqa: F811
+    assessment,
     django_assert_num_queries,
 ):
     AuditEvent.objects.bulk_create(
@@ -136,7 +137,7 @@ def logged_in(client, owner):
     return client
 
 
-def test_opening_closing_and_reopening_are_recorded(logged_in, assessment):  # noqa: F811
+def test_opening_closing_and_reopening_are_recorded(logged_in, assessment):
     logged_in.post(reverse("assessment:open", args=[assessment.pk]))
     logged_in.post(reverse("assessment:close", args=[assessment.pk]))
     logged_in.post(reverse("assessment:reopen", args=[assessment.pk]), {})
@@ -148,14 +149,14 @@ def test_opening_closing_and_reopening_are_recorded(logged_in, assessment):  # n
     assert AuditEvent.objects.filter(actor__username="olivia").count() == 3
 
 
-def test_a_refused_change_is_not_recorded(logged_in, assessment):  # noqa: F811
+def test_a_refused_change_is_not_recorded(logged_in, assessment):
     logged_in.post(reverse("assessment:close", args=[assessment.pk]))  # a draft
     assert _actions(assessment) == []
 
 
 def test_settings_scope_and_routing_changes_are_recorded_with_what_changed(
     logged_in,
-    assessment,  # noqa: F811
+    assessment,
     framework,
 ):
     edit = reverse("assessment:edit", args=[assessment.pk])
@@ -174,7 +175,7 @@ def test_settings_scope_and_routing_changes_are_recorded_with_what_changed(
             scope[f"in_{capability.pk}"] = "on"
         scope[f"target_{capability.pk}"] = str(Level.RUN if index == 1 else Level.WALK)
     logged_in.post(reverse("assessment:scope", args=[assessment.pk]), scope)
-    grid = routing_grid(assessment)
+    grid = routing_form_data(assessment=assessment)
     first = next(iter(grid))
     grid[first] = [framework.personas.get(slug="finance").pk]
     logged_in.post(reverse("assessment:routing", args=[assessment.pk]), grid)
@@ -191,35 +192,42 @@ def test_settings_scope_and_routing_changes_are_recorded_with_what_changed(
     assert events[2].detail == "Personas changed for 1 capability."
 
 
-def test_saving_without_changes_records_nothing(logged_in, assessment):  # noqa: F811
+def test_saving_without_changes_records_nothing(logged_in, assessment):
     logged_in.post(
-        reverse("assessment:routing", args=[assessment.pk]), routing_grid(assessment)
+        reverse("assessment:routing", args=[assessment.pk]),
+        routing_form_data(assessment=assessment),
     )
     assert _actions(assessment) == []
 
 
-def test_sending_invitations_and_reminders_is_recorded(logged_in, assessment):  # noqa: F811
-    invite(assessment, "ana@x.io", "finance")
-    invite(assessment, "li@x.io", "engineering")
+def test_sending_invitations_and_reminders_is_recorded(logged_in, assessment):
+    create_invitation(assessment=assessment, email="ana@x.io", persona="finance")
+    create_invitation(assessment=assessment, email="li@x.io", persona="engineering")
+    Assessment.objects.filter(pk=assessment.pk).update(status="open")
     logged_in.post(reverse("assessment:invitations_send", args=[assessment.pk]))
     assert len(mail.outbox) == 2
-    Assessment.objects.filter(pk=assessment.pk).update(status="open")
     logged_in.post(reverse("assessment:remind", args=[assessment.pk]))
     events = list(assessment.audit_events.order_by("pk"))
     assert [(e.action, e.detail) for e in events] == [
-        ("invitations.sent", "2 sent."),
-        ("invitations.reminded", "2 sent."),
+        ("invitations.sent", "Sending to 2 people."),
+        ("invitations.reminded", "Sending to 2 people."),
     ]
 
 
 def test_exporting_raw_answers_and_downloading_the_report_are_recorded(
     logged_in,
-    assessment,  # noqa: F811
+    assessment,
     tmp_path,
 ):
-    invitation, _ = invite(assessment, "ana@x.io", "finance")
-    respond(invitation, submitted=True, answer_slugs=("budgeting",))
-    publish(assessment)  # the report is written from published results
+    invitation, _ = create_invitation(
+        assessment=assessment, email="ana@x.io", persona="finance"
+    )
+    respond_to_invitation(
+        invitation=invitation, submitted=True, answer_slugs=("budgeting",)
+    )
+    publish_snapshot(
+        assessment=assessment
+    )  # the report is written from published results
     logged_in.get(reverse("assessment:export_answers", args=[assessment.pk, "xlsx"]))
     logged_in.get(reverse("assessment:export_results", args=[assessment.pk, "csv"]))
     logged_in.get(reverse("assessment:report", args=[assessment.pk]))

@@ -7,10 +7,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessment.lifecycle import assessment_close
-from assessment.models import OpenLink
+from assessment.models import Assessment, OpenLink
 from assessment.tokens import new_token
-
-from .survey_factories import answer_all, invite, open_assessment, start, url
+from tests.factories import (
+    answer_every_question,
+    create_assessment,
+    create_invitation,
+    start_response,
+    survey_url,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +35,12 @@ def planned() -> datetime.date:
 
 @pytest.fixture
 def closed_early(organisation, framework, planned):
-    assessment = open_assessment(
-        organisation,
-        framework,
+    assessment = create_assessment(
+        organisation=organisation,
+        framework=framework,
         opens_on=datetime.date(2026, 11, 2),
         closes_on=planned,
+        status=Assessment.Status.OPEN,
     )
     assessment_close(assessment=assessment)
     assessment.closed_at = CLOSED_AT
@@ -68,8 +74,10 @@ def test_the_list_says_when_it_closed_not_when_it_was_to_close(
 
 
 def test_survey_pages_say_only_when_it_closed(client, closed_early, planned):
-    token = invite(closed_early, "engineering", "erin@acme.example")
-    html = _text(client.get(url("survey", token)))
+    _, token = create_invitation(
+        assessment=closed_early, persona="engineering", email="erin@acme.example"
+    )
+    html = _text(client.get(survey_url(name="survey", token=token)))
     assert "closed on 30 Nov 2026" in html
     assert "Closed on</dt>" in html
     assert shown(planned) not in html
@@ -91,14 +99,21 @@ def test_an_open_assessment_still_counts_down_to_its_closing_date(
     client, owner, organisation, framework
 ):
     closes = timezone.localdate() + datetime.timedelta(days=9)
-    assessment = open_assessment(organisation, framework, closes_on=closes)
+    assessment = create_assessment(
+        organisation=organisation,
+        framework=framework,
+        closes_on=closes,
+        status=Assessment.Status.OPEN,
+    )
     client.force_login(owner)
     html = _text(client.get(assessment.get_absolute_url()))
     assert f"closes {shown(closes)} (9 days left)" in html
     html = _text(client.get(reverse("assessment:list", args=["acme"])))
     assert shown(closes) in html
-    token = invite(assessment, "engineering", "erin@acme.example")
-    html = _text(client.get(url("survey", token)))
+    _, token = create_invitation(
+        assessment=assessment, persona="engineering", email="erin@acme.example"
+    )
+    html = _text(client.get(survey_url(name="survey", token=token)))
     assert "Closes on</dt>" in html
     assert f"{shown(closes)} (9 days left)" in html
 
@@ -112,7 +127,9 @@ def test_reopening_says_when_it_will_close_again(client, owner, closed_early, pl
 def test_a_passed_closing_date_is_named_in_the_one_date_format(
     client, owner, organisation, framework
 ):
-    assessment = open_assessment(organisation, framework)
+    assessment = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
     assessment_close(assessment=assessment)
     assessment.closes_on = datetime.date(2025, 3, 5)
     assessment.save(update_fields=["closes_on"])
@@ -126,11 +143,13 @@ def test_a_passed_closing_date_is_named_in_the_one_date_format(
 
 
 def test_a_submission_time_is_shown_in_the_one_format(client, organisation, framework):
-    assessment = open_assessment(organisation, framework)
-    token, response = start(assessment, "engineering")
-    answer_all(response)
-    client.post(url("survey_review", token))
+    assessment = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
+    token, response = start_response(assessment=assessment, persona="engineering")
+    answer_every_question(response=response)
+    client.post(survey_url(name="survey_review", token=token))
     response.refresh_from_db()
-    html = _text(client.get(url("survey_thanks", token)))
+    html = _text(client.get(survey_url(name="survey_thanks", token=token)))
     local = timezone.localtime(response.submitted_at)
     assert f"submitted on {shown(local)}, {local:%H:%M}" in html

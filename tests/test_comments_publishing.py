@@ -9,15 +9,14 @@ import pytest
 from django.urls import reverse
 
 from assessment.models import AuditEvent
-
-from .results_helpers import hand_example
+from tests.factories import create_hand_example
 
 COMMENT = "Le coût partagé est réparti à la main, dit Zoë."
 
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return hand_example(organisation, framework)
+    return create_hand_example(organisation=organisation, framework=framework)
 
 
 def settings_data(assessment, **changes) -> dict:
@@ -107,6 +106,7 @@ def test_the_pages_point_to_the_setting_that_publishes(client, owner, assessment
     assert "from the assessment settings" not in html
 
 
+@pytest.mark.real_pdf
 def test_once_published_owners_download_the_report_with_its_comments(
     client, owner, assessment
 ):

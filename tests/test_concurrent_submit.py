@@ -9,10 +9,20 @@ from django.db import connection, connections
 from django.test import Client
 
 from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
-from assessment.models import Answer, FrameworkVersion, Organisation, Response
+from assessment.models import (
+    Answer,
+    Assessment,
+    FrameworkVersion,
+    Organisation,
+    Response,
+)
 from assessment.responses import response_reopen
-
-from .survey_factories import open_assessment, page_url, start, url
+from tests.factories import (
+    create_assessment,
+    start_response,
+    survey_page_url,
+    survey_url,
+)
 
 pytestmark = [
     pytest.mark.skipif(
@@ -38,8 +48,10 @@ def participant():
         load_catalogue(read_catalogue(path))
     organisation = Organisation.objects.create(name="Acme", slug="acme")
     framework = FrameworkVersion.objects.get(slug="2026")
-    assessment = open_assessment(organisation, framework)
-    token, response = start(assessment, "engineering")
+    assessment = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
+    token, response = start_response(assessment=assessment, persona="engineering")
     questions = list(
         assessment.scoped_capabilities.filter(
             personas=response.persona, capability__domain__slug=UNDERSTAND
@@ -54,7 +66,7 @@ def _save(token: str, questions: list[int], comment: str, value: int):
     for pk in questions:
         data[f"value-{pk}"] = str(value)
         data[f"comment-{pk}"] = comment
-    return page_url(token, UNDERSTAND), data
+    return survey_page_url(token=token, domain=UNDERSTAND), data
 
 
 def _fire(requests: list[tuple[str, float, str, dict]]) -> dict[str, int]:
@@ -97,7 +109,7 @@ def test_one_submit_wins_and_no_save_lands_after_it(participant):
             (
                 f"submit {n}",
                 rng.uniform(0, SUBMIT_DELAY),
-                url("survey_review", token),
+                survey_url(name="survey_review", token=token),
                 {},
             )
             for n in range(SUBMITTERS)

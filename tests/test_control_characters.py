@@ -11,8 +11,16 @@ from openpyxl import load_workbook
 from assessment.invitations import parse_invitees
 from assessment.models import Answer, Assessment, Organisation, Response
 from assessment.text import plain_text
-from tests.results_helpers import DI, publish, respond, scoped_assessment
-from tests.survey_factories import open_assessment, page_url, start, url
+from tests.factories import (
+    DI,
+    create_answered_response,
+    create_assessment,
+    create_scoped_assessment,
+    publish_snapshot,
+    start_response,
+    survey_page_url,
+    survey_url,
+)
 
 UNDERSTAND = "understand-usage-cost"
 DIRTY = "Retail\x01 BU\x1b"
@@ -21,17 +29,23 @@ DIRTY = "Retail\x01 BU\x1b"
 @pytest.fixture
 def stored(organisation, framework) -> Assessment:
     """An assessment whose database already holds control characters."""
-    assessment = scoped_assessment(
-        organisation, framework, [DI], {DI: 2}, title="Q3\x01 maturity"
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI],
+        targets={DI: 2},
+        title="Q3\x01 maturity",
     )
-    respond(
-        assessment,
-        "engineering",
-        {DI: 1},
+    create_answered_response(
+        assessment=assessment,
+        persona="engineering",
+        answers={DI: 1},
         business_unit=DIRTY,
         comments={DI: "Line one\x01\nline two\tand a tab\x7f\x9b"},
     )
-    publish(assessment)  # downloads and the report show published results
+    publish_snapshot(
+        assessment=assessment
+    )  # downloads and the report show published results
     return assessment
 
 
@@ -87,13 +101,15 @@ def test_the_export_command_writes_stored_control_characters(stored, tmp_path):
 def test_a_participants_comment_keeps_tabs_and_line_breaks_only(
     client, organisation, framework
 ):
-    assessment = open_assessment(organisation, framework)
-    token, response = start(assessment, "engineering")
-    page = client.get(page_url(token, UNDERSTAND)).content.decode()
+    assessment = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
+    token, response = start_response(assessment=assessment, persona="engineering")
+    page = client.get(survey_page_url(token=token, domain=UNDERSTAND)).content.decode()
     shown = page.split('name="shown" value="', 1)[1].split('"', 1)[0]
     first = int(shown.split(",")[0])
     reply = client.post(
-        page_url(token, UNDERSTAND),
+        survey_page_url(token=token, domain=UNDERSTAND),
         {
             "shown": shown,
             "go": "stay",
@@ -109,11 +125,14 @@ def test_a_participants_comment_keeps_tabs_and_line_breaks_only(
 def test_a_participants_business_unit_loses_control_characters(
     client, organisation, framework
 ):
-    assessment = open_assessment(organisation, framework)
-    token, _ = start(assessment, "engineering")
+    assessment = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
+    token, _ = start_response(assessment=assessment, persona="engineering")
     engineering = framework.personas.get(slug="engineering")
     client.post(
-        url("survey", token), {"persona": engineering.pk, "business_unit": DIRTY}
+        survey_url(name="survey", token=token),
+        {"persona": engineering.pk, "business_unit": DIRTY},
     )
     assert Response.objects.get().business_unit == "Retail BU"
 
@@ -121,7 +140,9 @@ def test_a_participants_business_unit_loses_control_characters(
 def test_an_owners_titles_lose_control_characters(
     client, owner, organisation, framework
 ):
-    assessment = open_assessment(organisation, framework)
+    assessment = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
     client.force_login(owner)
     client.post(
         reverse("assessment:edit", args=[assessment.pk]),
@@ -182,6 +203,7 @@ def test_plain_text_removes_only_control_characters(typed, multiline, kept):
     assert plain_text(typed, multiline=multiline) == kept
 
 
+@pytest.mark.real_pdf
 def test_the_pdf_report_renders_stored_control_characters(client, owner, stored):
     Assessment.objects.filter(pk=stored.pk).update(comments_published=True)
     client.force_login(owner)

@@ -10,9 +10,7 @@ from django.db import connections
 from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
 from assessment.invitations import open_link_create
 from assessment.models import FrameworkVersion, Membership, Organisation
-
-from .results_helpers import hand_example
-from .survey_factories import answer_all, start
+from tests.factories import answer_every_question, create_hand_example, start_response
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # ORM calls beside Playwright
 
@@ -44,11 +42,11 @@ def site(live_server):
     Membership.objects.create(
         organisation=organisation, user=owner, role=Membership.Role.OWNER
     )
-    assessment = hand_example(organisation, framework)
+    assessment = create_hand_example(organisation=organisation, framework=framework)
     assessment.status = "open"
     assessment.save()
-    token, response = start(assessment, "engineering")
-    answer_all(response)
+    token, response = start_response(assessment=assessment, persona="engineering")
+    answer_every_question(response=response)
     _, join_token = open_link_create(
         assessment=assessment, persona=framework.personas.get(slug="finance")
     )

@@ -14,9 +14,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 
 from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
-from assessment.models import FrameworkVersion, Organisation
-
-from .survey_factories import open_assessment, start, url
+from assessment.models import Assessment, FrameworkVersion, Organisation
+from tests.factories import create_assessment, start_response, survey_url
 
 pytestmark = [
     pytest.mark.skipif(
@@ -50,11 +49,15 @@ def test_the_next_request_after_a_dropped_connection_succeeds():
     for path in catalogue_files():
         load_catalogue(read_catalogue(path))
     organisation = Organisation.objects.create(name="Acme", slug="acme")
-    assessment = open_assessment(organisation, FrameworkVersion.objects.get())
-    token, _ = start(assessment, "engineering")
+    assessment = create_assessment(
+        organisation=organisation,
+        framework=FrameworkVersion.objects.get(),
+        status=Assessment.Status.OPEN,
+    )
+    token, _ = start_response(assessment=assessment, persona="engineering")
     handler = WSGIHandler()
-    assert _get(handler, url("survey", token)) == 200
+    assert _get(handler, survey_url(name="survey", token=token)) == 200
     assert connection.connection is not None  # kept for the next request
     _kill_this_threads_connection()
-    assert _get(handler, url("survey", token)) == 200
+    assert _get(handler, survey_url(name="survey", token=token)) == 200
     assert _get(handler, "/healthz") == 200

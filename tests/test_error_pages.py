@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.owner_factories import make_assessment
+from tests.factories import create_assessment
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_a_visitor_is_offered_to_log_in(client):
 def test_another_organisations_assessment_is_the_same_404(
     client, outsider, organisation, framework
 ):
-    assessment = make_assessment(organisation, framework)
+    assessment = create_assessment(organisation=organisation, framework=framework)
     client.force_login(outsider)
     missing = _page(client.get(reverse("assessment:detail", args=[987654])), 404)
     other = _page(client.get(assessment.get_absolute_url()), 404)
@@ -62,7 +62,7 @@ def test_a_broken_personal_link_speaks_to_the_participant(client):
 def test_a_viewer_changing_something_gets_a_styled_403(
     client, viewer, organisation, framework
 ):
-    assessment = make_assessment(organisation, framework)
+    assessment = create_assessment(organisation=organisation, framework=framework)
     client.force_login(viewer)
     html = _page(client.post(reverse("assessment:open", args=[assessment.pk])), 403)
     assert "You cannot do this with your account" in html

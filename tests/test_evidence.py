@@ -18,9 +18,13 @@ from assessment.models import (
     EvidenceRun,
     Level,
 )
+from tests.factories import (
+    create_answered_response,
+    create_scoped_assessment,
+    publish_snapshot,
+)
 
 from .focus_files import KNOWN_ROWS, row, write_csv
-from .results_helpers import publish, respond, scoped_assessment
 
 AL, RO, FC = "allocation", "rate-optimization", "forecasting"
 
@@ -35,12 +39,21 @@ def _uploads(settings, tmp_path):
 @pytest.fixture
 def rated(organisation, framework):
     """Allocation rated Walk by three people, rate optimisation Crawl."""
-    assessment = scoped_assessment(
-        organisation, framework, [AL, RO, FC], {AL: 3, RO: 2, FC: 2}
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[AL, RO, FC],
+        targets={AL: 3, RO: 2, FC: 2},
     )
     for _ in range(3):
-        respond(assessment, "finops-practitioner", {AL: 2, RO: 1, FC: 2})
-    publish(assessment)  # viewers and the report read published results
+        create_answered_response(
+            assessment=assessment,
+            persona="finops-practitioner",
+            answers={AL: 2, RO: 1, FC: 2},
+        )
+    publish_snapshot(
+        assessment=assessment
+    )  # viewers and the report read published results
     return assessment
 
 
@@ -267,7 +280,13 @@ def test_other_organisations_see_nothing(client, outsider, processed, rated, tmp
 def test_a_run_of_another_assessment_is_not_found(
     client, owner, processed, organisation, framework
 ):
-    other = scoped_assessment(organisation, framework, [AL], {AL: 2}, title="Other")
+    other = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[AL],
+        targets={AL: 2},
+        title="Other",
+    )
     url = reverse("assessment:evidence_run", args=[other.pk, processed.pk])
     assert client.get(url).status_code == 404
 
@@ -349,7 +368,12 @@ def test_round_comparison_shows_kpi_trends(
     client, owner, processed, rated, organisation, framework, tmp_path,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
-    later = scoped_assessment(organisation, framework, [AL, RO], {AL: 3, RO: 2})
+    later = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[AL, RO],
+        targets={AL: 3, RO: 2},
+    )
     later.previous = rated
     later.save()
     tagged = [*KNOWN_ROWS, row(EffectiveCost=135, ListCost=135, Tags='{"team": "a"}')]
@@ -391,18 +415,19 @@ def test_the_report_without_cost_data_has_no_evidence_section(rated):
     assert "Evidence from cost data" not in report_html(rated, ReportOptions())
 
 
-def test_new_cost_data_changes_the_report_fingerprint(
+def test_new_cost_data_changes_the_report_version(
     client, processed, rated, tmp_path, django_capture_on_commit_callbacks
 ):
     from assessment.report_content import ReportOptions
-    from assessment.reports import report_fingerprint
+    from assessment.reports import report_key, report_version
 
-    before = report_fingerprint(rated, ReportOptions())
+    before = report_key(report_version(rated, ReportOptions()))
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, rated, [csv_file(tmp_path, name="again.csv")])
-    assert report_fingerprint(rated, ReportOptions()) != before
+    assert report_key(report_version(rated, ReportOptions())) != before
 
 
+@pytest.mark.real_pdf
 def test_the_pdf_text_holds_the_evidence(processed, rated):
     import io
 

@@ -11,13 +11,18 @@ from openpyxl import load_workbook
 
 from assessment import exports
 from assessment.disclosure import shown_results
-
-from .results_helpers import AL, DI, hand_example, respond, scoped_assessment
+from tests.factories import (
+    AL,
+    DI,
+    create_answered_response,
+    create_hand_example,
+    create_scoped_assessment,
+)
 
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return hand_example(organisation, framework)
+    return create_hand_example(organisation=organisation, framework=framework)
 
 
 def _csv(content: bytes) -> list[list[str]]:
@@ -58,8 +63,18 @@ def test_raw_answers_csv_has_one_row_per_submitted_answer(assessment):
 
 
 def test_raw_answers_neutralise_formulas_in_csv_and_xlsx(organisation, framework):
-    assessment = scoped_assessment(organisation, framework, [DI], {DI: 2})
-    respond(assessment, "engineering", {DI: 1}, comments={DI: "=cmd|' /C calc'!A0"})
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI],
+        targets={DI: 2},
+    )
+    create_answered_response(
+        assessment=assessment,
+        persona="engineering",
+        answers={DI: 1},
+        comments={DI: "=cmd|' /C calc'!A0"},
+    )
     csv_rows = _csv(exports.export_answers(assessment, "csv"))
     assert csv_rows[1][8] == "'=cmd|' /C calc'!A0"
     xlsx_rows = _xlsx(exports.export_answers(assessment, "xlsx"))

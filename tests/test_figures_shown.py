@@ -20,8 +20,13 @@ from assessment.disclosure import shown_results
 from assessment.participation import Group
 from assessment.report_content import ReportOptions, report_html
 from assessment.scoring import assessment_results
-
-from .results_helpers import DI, DK, publish, respond, scoped_assessment
+from tests.factories import (
+    DI,
+    DK,
+    create_answered_response,
+    create_scoped_assessment,
+    publish_snapshot,
+)
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -31,10 +36,17 @@ def answered(organisation, framework, values: list[int], *, target: int = 2):
 
     Published, as viewers and the report read published results.
     """
-    assessment = scoped_assessment(organisation, framework, [DI], {DI: target})
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI],
+        targets={DI: target},
+    )
     for value in values:
-        respond(assessment, "finops-practitioner", {DI: value})
-    publish(assessment)
+        create_answered_response(
+            assessment=assessment, persona="finops-practitioner", answers={DI: value}
+        )
+    publish_snapshot(assessment=assessment)
     return assessment
 
 
@@ -197,8 +209,10 @@ def test_the_dashboard_heatmap_is_a_readable_table_with_a_colour_key(
 ):
     assessment = answered(organisation, framework, [1, 2, 2, 3])
     for _ in range(3):  # a second group, so that there is a breakdown
-        respond(assessment, "engineering", {DI: 1})
-    publish(assessment)
+        create_answered_response(
+            assessment=assessment, persona="engineering", answers={DI: 1}
+        )
+    publish_snapshot(assessment=assessment)
     html = dashboard(client, owner, assessment)
     section = html[html.index('id="heat-title"') :]
     section = section[: section.index("</section>")]

@@ -1,7 +1,7 @@
 from django.urls import reverse
 
 from assessment.models import Membership
-from tests.conftest import make_member
+from tests.factories import create_member
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(client):
@@ -46,7 +46,9 @@ def test_a_user_without_organisation_is_told_what_to_do(client, db):
 
 
 def test_login_page_logs_a_member_in(client, organisation):
-    make_member(organisation, "lena", Membership.Role.VIEWER)
+    create_member(
+        organisation=organisation, username="lena", role=Membership.Role.VIEWER
+    )
     response = client.post(reverse("login"), {"username": "lena", "password": "pw"})
     assert response.status_code == 302
     assert client.get(reverse("assessment:home")).status_code == 302

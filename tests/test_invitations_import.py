@@ -10,7 +10,7 @@ from assessment.invitations import (
     invitations_import,
     parse_invitees,
 )
-from tests.owner_factories import assessment, invite, respond  # noqa: F401
+from tests.factories import create_invitation, respond_to_invitation
 
 
 @pytest.fixture
@@ -168,10 +168,12 @@ def test_it_refuses_binary_files():
         decode_upload(b"PK\x03\x04\x00\x00 a spreadsheet, not a CSV")
 
 
-def test_importing_merges_addresses_already_invited(assessment, personas):  # noqa: F811
-    invite(assessment, "old@x.io", "finance")
-    started, _ = invite(assessment, "started@x.io", "finance")
-    respond(started, submitted=False)
+def test_importing_merges_addresses_already_invited(assessment, personas):
+    create_invitation(assessment=assessment, email="old@x.io", persona="finance")
+    started, _ = create_invitation(
+        assessment=assessment, email="started@x.io", persona="finance"
+    )
+    respond_to_invitation(invitation=started, submitted=False)
     parsed = parse_invitees(
         "old@x.io, product, New BU\nstarted@x.io, product\nnew@x.io, finance",
         personas=personas,

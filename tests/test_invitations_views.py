@@ -11,17 +11,12 @@ from django.utils import timezone
 
 from assessment.models import Invitation, OpenLink
 from assessment.tokens import hash_token
-from tests.owner_factories import (  # noqa: F401
-    assessment,
-    invite,
-    open_assessment,
-    respond,
-)
+from tests.factories import create_invitation, respond_to_invitation
 
 LINK = re.compile(r"https?://\S+/s/([\w-]+)/")
 
 
-def _url(assessment, name="assessment:invitations"):  # noqa: F811
+def _url(assessment, name="assessment:invitations"):
     return reverse(name, args=[assessment.pk])
 
 
@@ -35,7 +30,7 @@ def _all_text_in_database() -> str:
     return "\n".join(chunks)
 
 
-def test_an_owner_adds_twenty_people_from_a_pasted_list(client, owner, assessment):  # noqa: F811
+def test_an_owner_adds_twenty_people_from_a_pasted_list(client, owner, assessment):
     client.force_login(owner)
     lines = "\n".join(f"person{n}@acme.example, finance, BU{n % 3}" for n in range(20))
     response = client.post(_url(assessment), {"lines": lines})
@@ -50,7 +45,7 @@ def test_an_owner_adds_twenty_people_from_a_pasted_list(client, owner, assessmen
 def test_bad_lines_are_reported_by_number_and_the_text_is_kept(
     client,
     owner,
-    assessment,  # noqa: F811
+    assessment,
 ):
     client.force_login(owner)
     lines = "good@x.io, finance\nbad-address, finance\nwho@x.io, pilot"
@@ -67,7 +62,7 @@ def test_bad_lines_are_reported_by_number_and_the_text_is_kept(
 def test_a_persona_left_out_of_the_assessment_is_explained(
     client,
     owner,
-    assessment,  # noqa: F811
+    assessment,
 ):
     assessment.personas.set(assessment.framework.personas.exclude(slug="security"))
     client.force_login(owner)
@@ -78,7 +73,7 @@ def test_a_persona_left_out_of_the_assessment_is_explained(
     assert "Unknown persona" not in html
 
 
-def test_a_csv_file_is_imported_and_its_errors_numbered(client, owner, assessment):  # noqa: F811
+def test_a_csv_file_is_imported_and_its_errors_numbered(client, owner, assessment):
     client.force_login(owner)
     upload = SimpleUploadedFile(
         "people.csv",
@@ -92,7 +87,7 @@ def test_a_csv_file_is_imported_and_its_errors_numbered(client, owner, assessmen
     assert assessment.invitations.get().business_unit == "Retail"
 
 
-def test_a_utf16_csv_file_from_excel_is_imported(client, owner, assessment):  # noqa: F811
+def test_a_utf16_csv_file_from_excel_is_imported(client, owner, assessment):
     client.force_login(owner)
     content = "email\tpersona\tbu\na@x.io\tFinance\tRéseau\nb@x.io\tproduct\n"
     upload = SimpleUploadedFile("people.csv", content.encode("utf-16"))
@@ -107,7 +102,7 @@ def test_a_utf16_csv_file_from_excel_is_imported(client, owner, assessment):  # 
 def test_a_binary_file_is_refused_and_the_pasted_lines_kept(
     client,
     owner,
-    assessment,  # noqa: F811
+    assessment,
 ):
     client.force_login(owner)
     upload = SimpleUploadedFile("people.xlsx", b"PK\x03\x04\x00\x00\x08\x00" * 50)
@@ -124,7 +119,7 @@ def test_a_binary_file_is_refused_and_the_pasted_lines_kept(
 def test_a_stray_quote_in_pasted_lines_is_reported_not_a_server_error(
     client,
     owner,
-    assessment,  # noqa: F811
+    assessment,
 ):
     client.force_login(owner)
     lines = '"a@x.io, finance\nb@x.io, product'
@@ -135,7 +130,7 @@ def test_a_stray_quote_in_pasted_lines_is_reported_not_a_server_error(
     assert list(assessment.invitations.values_list("email", flat=True)) == ["b@x.io"]
 
 
-def test_an_empty_import_is_explained(client, owner, assessment):  # noqa: F811
+def test_an_empty_import_is_explained(client, owner, assessment):
     client.force_login(owner)
     response = client.post(_url(assessment), {"lines": "  "})
     assert response.status_code == 200
@@ -145,7 +140,7 @@ def test_an_empty_import_is_explained(client, owner, assessment):  # noqa: F811
 def test_lines_without_any_participant_are_explained_and_kept(
     client,
     owner,
-    assessment,  # noqa: F811
+    assessment,
 ):
     client.force_login(owner)
     lines = "email,persona\n# to do: add the finance team"
@@ -159,13 +154,15 @@ def test_lines_without_any_participant_are_explained_and_kept(
 def test_sending_emails_text_and_html_with_a_working_link(
     client,
     owner,
-    open_assessment,  # noqa: F811
+    open_assessment,
     settings,
 ):
     settings.SITE_URL = "https://finops.example"
     open_assessment.closes_on = timezone.localdate() + timezone.timedelta(days=10)
     open_assessment.save()
-    invitation, _ = invite(open_assessment, "ana@x.io", "finance")
+    invitation, _ = create_invitation(
+        assessment=open_assessment, email="ana@x.io", persona="finance"
+    )
     client.force_login(owner)
     response = client.post(_url(open_assessment, "assessment:invitations_send"))
     assert response.status_code == 302
@@ -192,9 +189,11 @@ def test_sending_emails_text_and_html_with_a_working_link(
 def test_resending_issues_a_new_link_and_the_old_one_stops_working(
     client,
     owner,
-    open_assessment,  # noqa: F811
+    open_assessment,
 ):
-    invitation, old_token = invite(open_assessment, "ana@x.io", "finance")
+    invitation, old_token = create_invitation(
+        assessment=open_assessment, email="ana@x.io", persona="finance"
+    )
     client.force_login(owner)
     url = reverse(
         "assessment:invitation_resend", args=[open_assessment.pk, invitation.pk]
@@ -213,15 +212,15 @@ def test_resending_issues_a_new_link_and_the_old_one_stops_working(
 def test_reminders_skip_submitted_invitees_and_are_recorded(
     client,
     owner,
-    open_assessment,  # noqa: F811
+    open_assessment,
 ):
     now = timezone.now()
-    waiting, _ = invite(open_assessment, "waiting@x.io")
-    started, _ = invite(open_assessment, "started@x.io")
-    done, _ = invite(open_assessment, "done@x.io")
+    waiting, _ = create_invitation(assessment=open_assessment, email="waiting@x.io")
+    started, _ = create_invitation(assessment=open_assessment, email="started@x.io")
+    done, _ = create_invitation(assessment=open_assessment, email="done@x.io")
     Invitation.objects.update(sent_at=now)
-    respond(started, submitted=False)
-    respond(done, submitted=True)
+    respond_to_invitation(invitation=started, submitted=False)
+    respond_to_invitation(invitation=done, submitted=True)
     client.force_login(owner)
     client.post(_url(open_assessment, "assessment:remind"))
     assert sorted(m.to[0] for m in mail.outbox) == ["started@x.io", "waiting@x.io"]
@@ -236,9 +235,11 @@ def test_reminders_skip_submitted_invitees_and_are_recorded(
 def test_a_reminder_adds_a_link_and_the_earlier_one_keeps_working(
     client,
     owner,
-    open_assessment,  # noqa: F811
+    open_assessment,
 ):
-    invitation, first_token = invite(open_assessment, "ana@x.io")
+    invitation, first_token = create_invitation(
+        assessment=open_assessment, email="ana@x.io"
+    )
     Invitation.objects.update(sent_at=timezone.now())
     client.force_login(owner)
     client.post(_url(open_assessment, "assessment:remind"))
@@ -251,8 +252,8 @@ def test_a_reminder_adds_a_link_and_the_earlier_one_keeps_working(
         assert open_assessment.title in page.content.decode()
 
 
-def test_no_reminders_while_draft(client, owner, assessment):  # noqa: F811
-    invitation, _ = invite(assessment, "a@x.io")
+def test_no_reminders_while_draft(client, owner, assessment):
+    invitation, _ = create_invitation(assessment=assessment, email="a@x.io")
     Invitation.objects.update(sent_at=timezone.now())
     client.force_login(owner)
     response = client.post(_url(assessment, "assessment:remind"), follow=True)
@@ -263,7 +264,7 @@ def test_no_reminders_while_draft(client, owner, assessment):  # noqa: F811
 def test_open_links_are_listed_with_their_addresses_but_stored_hashed(
     client,
     owner,
-    open_assessment,  # noqa: F811
+    open_assessment,
 ):
     client.force_login(owner)
     personas = open_assessment.framework.personas
@@ -287,7 +288,7 @@ def test_open_links_are_listed_with_their_addresses_but_stored_hashed(
     assert not first.is_active
 
 
-def test_an_open_link_can_be_switched_off(client, owner, open_assessment):  # noqa: F811
+def test_an_open_link_can_be_switched_off(client, owner, open_assessment):
     from assessment.invitations import open_link_create
 
     persona = open_assessment.framework.personas.get(slug="finance")
@@ -300,10 +301,10 @@ def test_an_open_link_can_be_switched_off(client, owner, open_assessment):  # no
     assert not link.is_active
 
 
-def test_an_invitee_who_started_cannot_be_removed(client, owner, open_assessment):  # noqa: F811
-    started, _ = invite(open_assessment, "s@x.io")
-    respond(started, submitted=False)
-    fresh, _ = invite(open_assessment, "f@x.io")
+def test_an_invitee_who_started_cannot_be_removed(client, owner, open_assessment):
+    started, _ = create_invitation(assessment=open_assessment, email="s@x.io")
+    respond_to_invitation(invitation=started, submitted=False)
+    fresh, _ = create_invitation(assessment=open_assessment, email="f@x.io")
     client.force_login(owner)
     for invitation in (started, fresh):
         client.post(
@@ -319,7 +320,7 @@ def test_an_invitee_who_started_cannot_be_removed(client, owner, open_assessment
 def test_the_invitee_page_query_count_does_not_grow(
     client,
     owner,
-    open_assessment,  # noqa: F811
+    open_assessment,
     django_assert_max_num_queries,
 ):
     client.force_login(owner)
@@ -329,10 +330,12 @@ def test_the_invitee_page_query_count_does_not_grow(
             client.get(_url(open_assessment))
         return len(captured)
 
-    invitation, _ = invite(open_assessment, "a@x.io")
-    respond(invitation, submitted=True)
+    invitation, _ = create_invitation(assessment=open_assessment, email="a@x.io")
+    respond_to_invitation(invitation=invitation, submitted=True)
     few = count_queries()
     for n in range(25):
-        invitation, _ = invite(open_assessment, f"p{n}@x.io", "finance")
-        respond(invitation, submitted=n % 2 == 0)
+        invitation, _ = create_invitation(
+            assessment=open_assessment, email=f"p{n}@x.io", persona="finance"
+        )
+        respond_to_invitation(invitation=invitation, submitted=n % 2 == 0)
     assert count_queries() == few

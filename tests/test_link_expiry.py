@@ -9,20 +9,28 @@ from django.utils import timezone
 from assessment import lifecycle
 from assessment.invitations import open_link_create
 from assessment.models import Assessment, AuditEvent
-from tests.survey_factories import answer_all, open_assessment, page_url, start, url
+from tests.factories import (
+    answer_every_question,
+    create_assessment,
+    start_response,
+    survey_page_url,
+    survey_url,
+)
 
 UNDERSTAND = "understand-usage-cost"
 
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return open_assessment(organisation, framework)
+    return create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
 
 
 @pytest.fixture
 def participant(assessment):
-    token, response = start(assessment, "engineering")
-    answer_all(response)
+    token, response = start_response(assessment=assessment, persona="engineering")
+    answer_every_question(response=response)
     return token
 
 
@@ -36,7 +44,7 @@ def test_links_keep_working_for_thirty_days_after_closing(
     client, assessment, participant
 ):
     _closed_days_ago(assessment, 29.9)
-    response = client.get(url("survey", participant))
+    response = client.get(survey_url(name="survey", token=participant))
     assert response.status_code == 200
     assert "has closed" in response.content.decode()
 
@@ -49,9 +57,9 @@ def test_after_that_every_page_says_the_link_has_expired(
 ):
     _closed_days_ago(assessment, 30.1)
     if page == "domain":
-        target = page_url(participant, UNDERSTAND)
+        target = survey_page_url(token=participant, domain=UNDERSTAND)
     else:
-        target = url(page, participant)
+        target = survey_url(name=page, token=participant)
     response = client.get(target)
     assert response.status_code == 410
     html = response.content.decode()
@@ -64,7 +72,7 @@ def test_after_that_every_page_says_the_link_has_expired(
 
 def test_posting_to_an_expired_link_changes_nothing(client, assessment, participant):
     _closed_days_ago(assessment, 31)
-    response = client.post(url("survey_reopen", participant))
+    response = client.post(survey_url(name="survey_reopen", token=participant))
     assert response.status_code == 410
     assert assessment.responses.get().status == "draft"
 
@@ -84,9 +92,9 @@ def test_the_time_after_closing_is_configurable(
 ):
     settings.SURVEY_LINK_DAYS_AFTER_CLOSE = 7
     _closed_days_ago(assessment, 8)
-    assert client.get(url("survey", participant)).status_code == 410
+    assert client.get(survey_url(name="survey", token=participant)).status_code == 410
     settings.SURVEY_LINK_DAYS_AFTER_CLOSE = 10
-    assert client.get(url("survey", participant)).status_code == 200
+    assert client.get(survey_url(name="survey", token=participant)).status_code == 200
 
 
 def test_links_of_open_and_reopened_assessments_never_expire(
@@ -95,7 +103,7 @@ def test_links_of_open_and_reopened_assessments_never_expire(
     _closed_days_ago(assessment, 400)
     lifecycle.assessment_reopen(assessment=assessment)
     assert assessment.links_expire_at() is None
-    assert client.get(url("survey", participant)).status_code == 200
+    assert client.get(survey_url(name="survey", token=participant)).status_code == 200
 
 
 def test_an_owner_keeps_the_links_working_longer(
@@ -115,7 +123,7 @@ def test_an_owner_keeps_the_links_working_longer(
     )
     assert AuditEvent.objects.get(assessment=assessment).action == "links.kept"
     client.logout()
-    assert client.get(url("survey", participant)).status_code == 200
+    assert client.get(survey_url(name="survey", token=participant)).status_code == 200
     client.force_login(viewer)
     assert client.post(keep).status_code == 403
 

@@ -19,7 +19,14 @@ from assessment.lifecycle import assessment_close, assessment_open
 from assessment.models import Answer, Invitation, Persona, Response
 from assessment.responses import response_reopen, response_submit
 from tests import anonymity_checker
-from tests.results_helpers import AL, BU, DI, FC, respond, scoped_assessment
+from tests.factories import (
+    AL,
+    BU,
+    DI,
+    FC,
+    create_answered_response,
+    create_scoped_assessment,
+)
 
 pytestmark = pytest.mark.django_db
 FP, EN = "finops-practitioner", "engineering"
@@ -85,14 +92,23 @@ def test_a_group_shown_for_the_first_time_is_compared_with_the_whole():
 
 @pytest.fixture
 def assessment(organisation, framework):
-    """An open assessment (k=3): three practitioners, three engineers, published."""
-    assessment = scoped_assessment(
-        organisation, framework, [DI, AL], {DI: 2, AL: 2}, anonymity_threshold=3
+    """An open assessment (k=3): three practitioners, three engineers,
+    published (this module's own, unlike conftest's draft)."""
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 2},
+        anonymity_threshold=3,
     )
     assessment_open(assessment=assessment)
     for value in (1, 1, 2):
-        respond(assessment, FP, {DI: value, AL: 1})
-        respond(assessment, EN, {DI: value, AL: 2})
+        create_answered_response(
+            assessment=assessment, persona=FP, answers={DI: value, AL: 1}
+        )
+        create_answered_response(
+            assessment=assessment, persona=EN, answers={DI: value, AL: 2}
+        )
     snapshots.snapshot_publish(assessment=assessment)
     return assessment
 
@@ -109,7 +125,9 @@ def test_an_interim_publication_is_refused_while_a_group_grew_by_fewer_than_k(
     first = viewer_json(client, assessment)
     # Three new responses in all, but two practitioners and one engineer.
     for persona in (FP, FP, EN):
-        respond(assessment, persona, {DI: 3, AL: 3})
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 3, AL: 3}
+        )
     with pytest.raises(snapshots.PublishRefused) as refused:
         snapshots.snapshot_publish(assessment=assessment)
     message = str(refused.value)
@@ -124,7 +142,9 @@ def test_an_interim_publication_is_refused_while_a_group_grew_by_fewer_than_k(
     assert "Engineering&#x27;s group for 2 capabilities" in page.content.decode()
     # One more practitioner and two more engineers: each grew by three.
     for persona in (FP, EN, EN):
-        respond(assessment, persona, {DI: 0, AL: 0})
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 0, AL: 0}
+        )
     snapshots.snapshot_publish(assessment=assessment)
     client.force_login(viewer)
     second = viewer_json(client, assessment)
@@ -135,7 +155,7 @@ def test_an_interim_publication_is_refused_while_a_group_grew_by_fewer_than_k(
 def test_the_close_page_says_which_figures_closing_would_leave_out(
     client, owner, assessment
 ):
-    respond(assessment, EN, {DI: 3, AL: 3})
+    create_answered_response(assessment=assessment, persona=EN, answers={DI: 3, AL: 3})
     client.force_login(owner)
     page = client.get(reverse("assessment:close", args=[assessment.pk])).content
     text = " ".join(page.decode().split())
@@ -152,7 +172,9 @@ def test_the_close_page_warns_of_nothing_when_every_group_grew_by_k(
     client, owner, assessment
 ):
     for persona in (FP, FP, FP, EN, EN, EN):
-        respond(assessment, persona, {DI: 3, AL: 3})
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 3, AL: 3}
+        )
     client.force_login(owner)
     page = client.get(reverse("assessment:close", args=[assessment.pk])).content
     assert "close-warning" not in page.decode()
@@ -163,7 +185,7 @@ def test_closing_after_one_response_holds_back_what_it_would_reveal(
 ):
     client.force_login(viewer)
     first = viewer_json(client, assessment)
-    respond(assessment, EN, {DI: 3, AL: 3})
+    create_answered_response(assessment=assessment, persona=EN, answers={DI: 3, AL: 3})
     assessment_close(assessment=assessment)
     final = viewer_json(client, assessment)
     assert final["respondents"] is None
@@ -181,7 +203,9 @@ def test_closing_drops_a_breakdown_when_the_whole_grew_by_k(client, viewer, asse
     client.force_login(viewer)
     first = viewer_json(client, assessment)
     for persona in (FP, FP, EN):
-        respond(assessment, persona, {DI: 3, AL: 3})
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 3, AL: 3}
+        )
     assessment_close(assessment=assessment)
     final = viewer_json(client, assessment)
     data_ingestion = final["capabilities"][0]
@@ -197,7 +221,9 @@ def test_closing_drops_a_breakdown_when_the_whole_grew_by_k(client, viewer, asse
 
 def test_a_resubmitted_answer_blocks_an_interim_publication(assessment):
     for _ in range(3):
-        respond(assessment, FP, {DI: 3, AL: 3})
+        create_answered_response(
+            assessment=assessment, persona=FP, answers={DI: 3, AL: 3}
+        )
     engineer = assessment.responses.filter(persona__slug=EN).first()
     response_reopen(response=engineer)
     engineer.answers.filter(capability__slug=DI).update(value=Answer.Value.RUN)
@@ -292,11 +318,11 @@ def test_no_two_looks_single_out_fewer_than_k_people(
     publications from the viewer's JSON alone."""
     client.force_login(viewer)
     slugs = history["capabilities"]
-    assessment = scoped_assessment(
-        organisation,
-        framework,
-        slugs,
-        dict.fromkeys(slugs, 2),
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=slugs,
+        targets=dict.fromkeys(slugs, 2),
         anonymity_threshold=history["k"],
     )
     assessment_open(assessment=assessment)

@@ -8,23 +8,24 @@ from django.test import Client
 from django.urls import reverse
 
 from assessment.invitations import open_link_create
-from assessment.models import Invitation, Response
-
-from .survey_factories import open_assessment, persona
+from assessment.models import Assessment, Invitation, Response
+from tests.factories import create_assessment, get_persona
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return open_assessment(organisation, framework)
+    return create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
 
 
 @pytest.fixture
 def finance_link(assessment, framework):
     """A link for finance, without a choice of persona."""
     link, token = open_link_create(
-        assessment=assessment, persona=persona(framework, "finance")
+        assessment=assessment, persona=get_persona(framework=framework, slug="finance")
     )
     return link, reverse("assessment:join", args=[token])
 
@@ -40,7 +41,9 @@ def test_the_link_fixes_the_persona_whatever_is_posted(client, finance_link, fra
     page = client.get(join_url).content.decode()
     assert "This link is for <strong>Finance</strong>" in page
     assert "disabled" in page  # the role is shown, not chosen
-    reply = join(client, join_url, persona(framework, "security").pk, "Retail")
+    reply = join(
+        client, join_url, get_persona(framework=framework, slug="security").pk, "Retail"
+    )
     assert reply.status_code == 302
     response = Response.objects.get()
     assert response.persona.slug == "finance"
@@ -51,23 +54,29 @@ def test_a_browser_that_joined_resumes_its_own_response(
     client, assessment, finance_link, framework
 ):
     _, join_url = finance_link
-    first = join(client, join_url, persona(framework, "finance").pk)
+    first = join(client, join_url, get_persona(framework=framework, slug="finance").pk)
     personal = first.url.split("/")[2]
     # Opening the link again, or posting it again, leads back to the same
     # answers; so does another open link of the same assessment.
     _, other_token = open_link_create(
-        assessment=assessment, persona=persona(framework, "engineering")
+        assessment=assessment,
+        persona=get_persona(framework=framework, slug="engineering"),
     )
     for reply in (
         client.get(join_url),
-        join(client, join_url, persona(framework, "finance").pk),
+        join(client, join_url, get_persona(framework=framework, slug="finance").pk),
         client.get(reverse("assessment:join", args=[other_token])),
     ):
         assert reply.status_code == 302
         assert reply.url == reverse("assessment:survey", args=[personal])
     assert Invitation.objects.count() == 1
     # Another browser joins as a new participant.
-    join(Client(), join_url, persona(framework, "finance").pk, address="10.0.0.2")
+    join(
+        Client(),
+        join_url,
+        get_persona(framework=framework, slug="finance").pk,
+        address="10.0.0.2",
+    )
     assert Invitation.objects.count() == 2
 
 
@@ -80,7 +89,7 @@ def test_a_forged_or_stale_cookie_does_not_resume(client, assessment, finance_li
 def test_joins_are_limited_per_client_address(settings, finance_link, framework):
     settings.OPEN_LINK_JOINS_PER_ADDRESS_PER_HOUR = 2
     _, join_url = finance_link
-    finance = persona(framework, "finance").pk
+    finance = get_persona(framework=framework, slug="finance").pk
     for _ in range(2):
         assert join(Client(), join_url, finance).status_code == 302
     refused = join(Client(), join_url, finance)
@@ -94,7 +103,7 @@ def test_joins_are_limited_per_client_address(settings, finance_link, framework)
 def test_joins_are_limited_per_link(settings, finance_link, framework):
     settings.OPEN_LINK_JOINS_PER_HOUR = 3
     _, join_url = finance_link
-    finance = persona(framework, "finance").pk
+    finance = get_persona(framework=framework, slug="finance").pk
     for n in range(3):
         assert (
             join(Client(), join_url, finance, address=f"10.1.0.{n}").status_code == 302
@@ -105,7 +114,7 @@ def test_joins_are_limited_per_link(settings, finance_link, framework):
 
 def test_the_join_counters_live_in_the_shared_database_cache(finance_link, framework):
     _, join_url = finance_link
-    join(Client(), join_url, persona(framework, "finance").pk)
+    join(Client(), join_url, get_persona(framework=framework, slug="finance").pk)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT COUNT(*) FROM assessment_cache WHERE cache_key LIKE %s",
@@ -127,7 +136,10 @@ def test_owners_see_how_many_joined_through_each_link(
     link, join_url = finance_link
     for n in range(2):
         join(
-            Client(), join_url, persona(framework, "finance").pk, address=f"10.2.0.{n}"
+            Client(),
+            join_url,
+            get_persona(framework=framework, slug="finance").pk,
+            address=f"10.2.0.{n}",
         )
     client.force_login(owner)
     html = client.get(reverse("assessment:invitations", args=[assessment.pk]))
@@ -147,12 +159,17 @@ def test_a_link_may_let_people_choose_their_persona(
     client.force_login(owner)
     client.post(
         reverse("assessment:open_link_create", args=[assessment.pk]),
-        {"persona": persona(framework, "engineering").pk, "allow_persona_choice": "on"},
+        {
+            "persona": get_persona(framework=framework, slug="engineering").pk,
+            "allow_persona_choice": "on",
+        },
     )
     html = client.get(reverse("assessment:invitations", args=[assessment.pk]))
     join_url = re.search(
         r'value="https?://[^"]+(/join/[\w-]+/)"', html.content.decode()
     )
-    reply = join(Client(), join_url.group(1), persona(framework, "product").pk)
+    reply = join(
+        Client(), join_url.group(1), get_persona(framework=framework, slug="product").pk
+    )
     assert reply.status_code == 302
     assert Response.objects.get().persona.slug == "product"

@@ -23,8 +23,7 @@ from assessment.models import (
     ResultsSnapshot,
     ScopedCapability,
 )
-from tests.owner_factories import invite, make_assessment
-from tests.results_helpers import publish
+from tests.factories import create_assessment, create_invitation, publish_snapshot
 
 
 @dataclass(frozen=True)
@@ -88,6 +87,8 @@ ROWS = [
     Row("assessment:invitations_send", _a, "post", write=True, owner_status=302),
     Row("assessment:remind", _a, "post", write=True, owner_status=302),
     Row("assessment:invitation_resend", _inv, "post", write=True, owner_status=302),
+    Row("assessment:sending", _a, write=True),
+    Row("assessment:emails_retry", _a, "post", write=True, owner_status=302),
     Row("assessment:invitation_delete", _inv, "post", write=True, owner_status=302),
     Row(
         "assessment:open_link_create",
@@ -128,10 +129,14 @@ IDS = [
 def world(organisation, framework) -> dict:
     """An open assessment of `organisation` with an invitee, an open link and
     published results."""
-    assessment = make_assessment(organisation, framework, status=Assessment.Status.OPEN)
-    invitation, _ = invite(assessment, "ana@x.io", "finance")
+    assessment = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
+    invitation, _ = create_invitation(
+        assessment=assessment, email="ana@x.io", persona="finance"
+    )
     link, _ = open_link_create(assessment=assessment, persona=invitation.persona)
-    publish(assessment)
+    publish_snapshot(assessment=assessment)
     return {"assessment": assessment, "invitation": invitation, "open_link": link}
 
 

@@ -1,7 +1,9 @@
 """The PDF report's content, its URL fetcher and its rendering."""
 
+import importlib
 import io
 import os
+import pkgutil
 import re
 import threading
 from decimal import Decimal
@@ -12,15 +14,24 @@ import pytest
 from django.conf import settings
 from django.utils.html import escape
 
-from assessment import pdf, report_content, reports
+import assessment as assessment_package
+from assessment import pdf, report_content
 from assessment.demo import demo_rounds_create
 from assessment.lifecycle import assessment_create
 from assessment.models import Capability, NextStep
-from assessment.pdf import StaticOnlyURLFetcher, URLRefused
+from assessment.pdf import StaticOnlyURLFetcher, URLRefused, weasyprint_pdf
 from assessment.report_content import ReportOptions, report_context, report_html
 from assessment.reports import render_pdf, report_filename
 from assessment.scoring import assessment_results
-from tests.results_helpers import AL, BU, DI, FC, hand_example, publish, respond
+from tests.factories import (
+    AL,
+    BU,
+    DI,
+    FC,
+    create_answered_response,
+    create_hand_example,
+    publish_snapshot,
+)
 
 HOSTILE = (
     '<img src="http://evil.example/pixel.png">'
@@ -30,7 +41,7 @@ HOSTILE = (
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return hand_example(organisation, framework)
+    return create_hand_example(organisation=organisation, framework=framework)
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -108,14 +119,21 @@ def test_the_methodology_explains_pooling_suppression_and_publication(assessment
 
 
 def test_there_is_no_report_before_results_are_published(organisation, framework):
-    draft = hand_example(organisation, framework, published=False)
+    draft = create_hand_example(
+        organisation=organisation, framework=framework, published=False
+    )
     with pytest.raises(report_content.NothingPublished):
         report_html(draft, ReportOptions())
 
 
 def test_comments_appear_escaped_only_when_asked_and_published(assessment):
-    respond(assessment, "finance", {AL: 2}, comments={AL: HOSTILE})
-    publish(assessment)
+    create_answered_response(
+        assessment=assessment,
+        persona="finance",
+        answers={AL: 2},
+        comments={AL: HOSTILE},
+    )
+    publish_snapshot(assessment=assessment)
     with_comments = ReportOptions(include_comments=True)
     assert "Appendix" not in report_html(assessment, with_comments)
     assessment.comments_published = True
@@ -128,9 +146,15 @@ def test_comments_appear_escaped_only_when_asked_and_published(assessment):
     assert "Appendix" not in report_html(assessment, ReportOptions())
 
 
+@pytest.mark.real_pdf
 def test_a_hostile_comment_fetches_nothing_and_prints_as_text(assessment, monkeypatch):
-    respond(assessment, "finance", {AL: 2}, comments={AL: HOSTILE})
-    publish(assessment)
+    create_answered_response(
+        assessment=assessment,
+        persona="finance",
+        answers={AL: 2},
+        comments={AL: HOSTILE},
+    )
+    publish_snapshot(assessment=assessment)
     assessment.comments_published = True
     fetched: list[str] = []
     original = StaticOnlyURLFetcher.fetch
@@ -140,13 +164,16 @@ def test_a_hostile_comment_fetches_nothing_and_prints_as_text(assessment, monkey
         return original(self, url, headers)
 
     monkeypatch.setattr(StaticOnlyURLFetcher, "fetch", recording_fetch)
-    pdf = render_pdf(assessment, ReportOptions(include_comments=True))
+    # Laid out in this process (not a render's child) to watch the fetcher.
+    html = report_content.report_html(assessment, ReportOptions(include_comments=True))
+    pdf = weasyprint_pdf(html, extra_css=report_content.heat_styles())
     assert fetched, "the radar chart loads through the fetcher"
     assert all(url.startswith(("file://", "data:")) for url in fetched)
     assert not [url for url in fetched if "evil" in url or "passwd" in url]
     assert "evil.example/pixel.png" in pdf_text(pdf)
 
 
+@pytest.mark.real_pdf
 def test_the_pdf_text_holds_the_level_and_domain_scores(assessment):
     results = assessment_results(assessment)
     pdf = render_pdf(assessment, ReportOptions())
@@ -167,6 +194,7 @@ def test_the_pdf_text_holds_the_level_and_domain_scores(assessment):
     assert round(float(reader.pages[0].mediabox.width)) == 595  # A4
 
 
+@pytest.mark.real_pdf
 def test_us_letter_is_offered(assessment):
     pdf = render_pdf(assessment, ReportOptions(paper="letter"))
     page = pypdf.PdfReader(io.BytesIO(pdf)).pages[1]
@@ -180,7 +208,7 @@ def test_an_assessment_without_answers_still_reports(organisation, framework):
     empty = assessment_create(
         organisation=organisation, framework=framework, title="Empty round"
     )
-    publish(empty)
+    publish_snapshot(assessment=empty)
     html = report_html(empty, ReportOptions())
     assert "No submitted answer can be scored yet" in html
     assert "Next steps appear once participants have submitted" in html
@@ -197,9 +225,17 @@ def test_a_previous_round_adds_the_comparison(assessment, organisation, framewor
         previous=assessment,
         anonymity_threshold=2,
     )
-    respond(later, "finops-practitioner", {DI: 3, AL: 3, FC: 2, BU: 2})
-    respond(later, "finops-practitioner", {DI: 3, AL: 3, FC: 2, BU: 2})
-    publish(later)
+    create_answered_response(
+        assessment=later,
+        persona="finops-practitioner",
+        answers={DI: 3, AL: 3, FC: 2, BU: 2},
+    )
+    create_answered_response(
+        assessment=later,
+        persona="finops-practitioner",
+        answers={DI: 3, AL: 3, FC: 2, BU: 2},
+    )
+    publish_snapshot(assessment=later)
     html = report_html(later, ReportOptions())
     assert "Change since the previous round" in html
     assert "Compared with “Q3 maturity”" in html
@@ -257,7 +293,7 @@ def test_the_file_name_is_clean(assessment, organisation):
 
 def test_the_radar_is_an_svg_image(assessment):
     results = assessment_results(assessment)
-    drawn = report_content.report_charts(results, reports.Deadline(30))
+    drawn = report_content.report_charts(results)
     assert list(drawn) == ["radar"]
     assert drawn["radar"].startswith("data:image/svg+xml;base64,")
 
@@ -360,6 +396,11 @@ def test_the_report_html_has_no_indentation_before_rows_or_cells(assessment):
 
 def test_a_render_leaves_the_html_parser_as_it_ships(assessment):
     tinyhtml5 = pytest.importorskip("tinyhtml5.inputstream")
+    # WeasyPrint lays out in a child process; what could replace this
+    # process's parser state is importing the app or building the report.
+    for module in pkgutil.walk_packages(assessment_package.__path__, "assessment."):
+        if ".migrations." not in module.name:
+            importlib.import_module(module.name)
     render_pdf(assessment, ReportOptions())
     # No module-level state of WeasyPrint's parser is replaced by the app.
     assert type(tinyhtml5.characters_until_regex) is dict

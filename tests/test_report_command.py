@@ -3,16 +3,16 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from assessment.models import RenderedReport
-from tests.results_helpers import hand_example
+from assessment.models import ReportFile
+from tests.factories import create_hand_example
 
 
 def test_it_writes_the_pdf_to_the_given_file(organisation, framework, tmp_path):
-    assessment = hand_example(organisation, framework)
+    assessment = create_hand_example(organisation=organisation, framework=framework)
     target = tmp_path / "report.pdf"
     call_command("render_report", str(assessment.pk), "-o", str(target))
     assert target.read_bytes().startswith(b"%PDF")
-    assert RenderedReport.objects.filter(assessment=assessment).count() == 1
+    assert ReportFile.objects.filter(assessment=assessment).count() == 1
 
 
 def test_an_unknown_assessment_is_a_clear_error(db, tmp_path):
@@ -21,7 +21,7 @@ def test_an_unknown_assessment_is_a_clear_error(db, tmp_path):
 
 
 def test_an_unwritable_file_is_a_clear_error(organisation, framework, tmp_path):
-    assessment = hand_example(organisation, framework)
+    assessment = create_hand_example(organisation=organisation, framework=framework)
     with pytest.raises(CommandError, match="Cannot write"):
         call_command(
             "render_report", str(assessment.pk), "-o", str(tmp_path / "no" / "x.pdf")

@@ -10,8 +10,7 @@ from assessment import report_content
 from assessment.demo import demo_rounds_create
 from assessment.report_content import ReportOptions, report_html
 from assessment.reports import render_pdf
-
-from .results_helpers import hand_example
+from tests.factories import create_hand_example
 
 EVERY_PERSONA = [
     "FinOps Practitioner",
@@ -31,7 +30,7 @@ EVERY_PERSONA = [
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return hand_example(organisation, framework)
+    return create_hand_example(organisation=organisation, framework=framework)
 
 
 def test_each_legend_swatch_stays_with_its_label(assessment):
@@ -66,6 +65,7 @@ def test_headings_turn_only_when_a_word_would_not_fit_across(names, upright):
     assert report_content.upright_headings(names) is upright
 
 
+@pytest.mark.real_pdf
 def test_domains_follow_one_another_instead_of_half_empty_pages(organisation):
     rounds = demo_rounds_create(organisation=organisation, respondents=30, seed=5)
     pdf = render_pdf(rounds.current, ReportOptions())

@@ -15,15 +15,21 @@ from assessment.responses import (
     response_submit,
 )
 from assessment.tokens import hash_token
-
-from .survey_factories import open_assessment, persona, set_status, start
+from tests.factories import (
+    create_assessment,
+    get_persona,
+    set_assessment_status,
+    start_response,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return open_assessment(organisation, framework)
+    return create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
 
 
 def questions(response: Response) -> list[int]:
@@ -39,7 +45,7 @@ def questions(response: Response) -> list[int]:
 def test_questions_follow_the_assessment_routing_not_the_catalogue(
     assessment, framework
 ):
-    _, response = start(assessment, "finance")
+    _, response = start_response(assessment=assessment, persona="finance")
     first = assessment.scoped_capabilities.exclude(personas=response.persona).first()
     first.personas.add(response.persona)
     assert first.capability_id in questions(response)
@@ -53,8 +59,13 @@ def test_a_capability_out_of_scope_is_never_asked_even_as_an_extra(
     organisation, framework
 ):
     capabilities = list(framework.capabilities.all()[:3])
-    assessment = open_assessment(organisation, framework, capabilities=capabilities)
-    _, response = start(assessment, "finops-practitioner")
+    assessment = create_assessment(
+        organisation=organisation,
+        framework=framework,
+        capabilities=capabilities,
+        status=Assessment.Status.OPEN,
+    )
+    _, response = start_response(assessment=assessment, persona="finops-practitioner")
     outside = framework.capabilities.exclude(pk__in=[c.pk for c in capabilities])[0]
     response.extra_capabilities.add(outside)
     assert set(questions(response)) == {c.pk for c in capabilities}
@@ -63,7 +74,7 @@ def test_a_capability_out_of_scope_is_never_asked_even_as_an_extra(
 def test_submitting_twice_counts_once_and_reopening_then_submitting_counts_twice(
     assessment,
 ):
-    _, response = start(assessment, "finance")
+    _, response = start_response(assessment=assessment, persona="finance")
     answers_save(response=response, answers={questions(response)[0]: (2, "")})
     assert response_submit(response=response) is True
     assert response_submit(response=response) is False
@@ -78,17 +89,17 @@ def test_submitting_twice_counts_once_and_reopening_then_submitting_counts_twice
 
 
 def test_an_empty_response_cannot_be_submitted(assessment):
-    _, response = start(assessment, "finance")
+    _, response = start_response(assessment=assessment, persona="finance")
     with pytest.raises(ResponseLocked, match="at least one"):
         response_submit(response=response)
 
 
 @pytest.mark.parametrize("status", [Assessment.Status.CLOSED, Assessment.Status.DRAFT])
 def test_no_write_is_accepted_unless_the_assessment_is_open(assessment, status):
-    _, response = start(assessment, "finance")
+    _, response = start_response(assessment=assessment, persona="finance")
     pk = questions(response)[0]
     answers_save(response=response, answers={pk: (1, "")})
-    set_status(assessment, status)
+    set_assessment_status(assessment=assessment, status=status)
     for write in (
         lambda: answers_save(response=response, answers={pk: (3, "")}),
         lambda: response_submit(response=response),
@@ -100,7 +111,7 @@ def test_no_write_is_accepted_unless_the_assessment_is_open(assessment, status):
 
 
 def test_changing_persona_keeps_answers_already_given(assessment, framework):
-    token, response = start(assessment, "engineering")
+    token, response = start_response(assessment=assessment, persona="engineering")
     engineering_only = [
         pk
         for pk in questions(response)
@@ -114,7 +125,9 @@ def test_changing_persona_keeps_answers_already_given(assessment, framework):
     answers_save(response=response, answers={engineering_only: (2, "kept")})
     invitation = Invitation.objects.get(tokens__token_hash=hash_token(token))
     response = response_start(
-        invitation=invitation, persona=persona(framework, "finance"), business_unit="BU"
+        invitation=invitation,
+        persona=get_persona(framework=framework, slug="finance"),
+        business_unit="BU",
     )
     assert response.persona.slug == "finance"
     assert engineering_only in questions(response)
@@ -126,11 +139,13 @@ def test_joining_an_open_link_creates_a_personal_invitation_and_response(
 ):
     link, _ = open_link_create(
         assessment=assessment,
-        persona=persona(framework, "engineering"),
+        persona=get_persona(framework=framework, slug="engineering"),
         allow_persona_choice=True,
     )
     response, token = open_link_join(
-        open_link=link, persona=persona(framework, "product"), business_unit="Retail"
+        open_link=link,
+        persona=get_persona(framework=framework, slug="product"),
+        business_unit="Retail",
     )
     invitation = Invitation.objects.get(tokens__token_hash=hash_token(token))
     assert invitation.open_link == link
@@ -142,27 +157,32 @@ def test_joining_an_open_link_creates_a_personal_invitation_and_response(
 
 def test_a_link_without_a_choice_keeps_its_persona(assessment, framework):
     link, _ = open_link_create(
-        assessment=assessment, persona=persona(framework, "engineering")
+        assessment=assessment,
+        persona=get_persona(framework=framework, slug="engineering"),
     )
     with pytest.raises(ResponseLocked, match="This link is for Engineering"):
         open_link_join(
-            open_link=link, persona=persona(framework, "finance"), business_unit=""
+            open_link=link,
+            persona=get_persona(framework=framework, slug="finance"),
+            business_unit="",
         )
     response, _ = open_link_join(
-        open_link=link, persona=persona(framework, "engineering"), business_unit=""
+        open_link=link,
+        persona=get_persona(framework=framework, slug="engineering"),
+        business_unit="",
     )
     # Nor can the persona be changed later, from the personal link.
     with pytest.raises(ResponseLocked):
         response_start(
             invitation=response.invitation,
-            persona=persona(framework, "finance"),
+            persona=get_persona(framework=framework, slug="finance"),
             business_unit="",
         )
     assert Response.objects.get(pk=response.pk).persona.slug == "engineering"
 
 
 def test_removing_an_extra_capability_discards_its_answer(assessment):
-    _, response = start(assessment, "finance")
+    _, response = start_response(assessment=assessment, persona="finance")
     extra = assessment.scoped_capabilities.exclude(personas=response.persona)[0]
     extras_set(response=response, capability_ids={extra.capability_id})
     assert extra.capability_id in questions(response)

@@ -10,14 +10,13 @@ from django.urls import reverse
 
 from assessment import display
 from assessment.models import Assessment
-
-from .results_helpers import (
+from tests.factories import (
     AL,
     DI,
-    hand_example,
-    publish,
-    respond,
-    scoped_assessment,
+    create_answered_response,
+    create_hand_example,
+    create_scoped_assessment,
+    publish_snapshot,
 )
 
 COMMENT = "Le coût partagé est réparti à la main, dit Zoë."
@@ -25,7 +24,7 @@ COMMENT = "Le coût partagé est réparti à la main, dit Zoë."
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return hand_example(organisation, framework)
+    return create_hand_example(organisation=organisation, framework=framework)
 
 
 def results_url(assessment):
@@ -122,8 +121,15 @@ def test_unknown_download_format_is_not_found(client, owner, assessment):
 def test_an_assessment_without_submissions_says_so(
     client, owner, organisation, framework
 ):
-    empty = scoped_assessment(organisation, framework, [DI], {DI: 2})
-    respond(empty, "engineering", {DI: 3}, submitted=False)
+    empty = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI],
+        targets={DI: 2},
+    )
+    create_answered_response(
+        assessment=empty, persona="engineering", answers={DI: 3}, submitted=False
+    )
     client.force_login(owner)
     html = client.get(results_url(empty)).content.decode()
     assert "No results published yet" in html
@@ -134,22 +140,30 @@ def test_an_assessment_without_submissions_says_so(
 def test_it_shows_the_change_since_the_previous_round(
     client, owner, organisation, framework
 ):
-    before = scoped_assessment(
-        organisation, framework, [DI, AL], {DI: 2, AL: 2}, anonymity_threshold=1
+    before = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 2},
+        anonymity_threshold=1,
     )
-    respond(before, "finops-practitioner", {DI: 1, AL: 1})
-    publish(before)
-    after = scoped_assessment(
-        organisation,
-        framework,
-        [DI, AL],
-        {DI: 2, AL: 2},
+    create_answered_response(
+        assessment=before, persona="finops-practitioner", answers={DI: 1, AL: 1}
+    )
+    publish_snapshot(assessment=before)
+    after = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 2},
         previous=before,
         title="Next round",
         anonymity_threshold=1,
     )
-    respond(after, "finops-practitioner", {DI: 3, AL: 1})
-    publish(after)
+    create_answered_response(
+        assessment=after, persona="finops-practitioner", answers={DI: 3, AL: 1}
+    )
+    publish_snapshot(assessment=after)
     client.force_login(owner)
     html = client.get(results_url(after)).content.decode()
     assert "▲ +2.0" in html
@@ -186,30 +200,44 @@ def _dashboard_queries(client, assessment, query="") -> int:
 def test_dashboard_queries_do_not_grow_with_respondents(
     client, owner, organisation, framework
 ):
-    before = scoped_assessment(organisation, framework, [DI, AL], {DI: 2, AL: 2})
-    respond(before, "engineering", {DI: 1, AL: 1})
-    publish(before)
-    assessment = scoped_assessment(
-        organisation, framework, [DI, AL], {DI: 2, AL: 3}, previous=before
+    before = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 2},
+    )
+    create_answered_response(
+        assessment=before, persona="engineering", answers={DI: 1, AL: 1}
+    )
+    publish_snapshot(assessment=before)
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 3},
+        previous=before,
     )
     personas = ["finops-practitioner", "engineering", "finance", "operations"]
     for i in range(10):
-        respond(
-            assessment, personas[i % 4], {DI: i % 4, AL: i % 3}, comments={DI: "ok"}
+        create_answered_response(
+            assessment=assessment,
+            persona=personas[i % 4],
+            answers={DI: i % 4, AL: i % 3},
+            comments={DI: "ok"},
         )
-    publish(assessment)
+    publish_snapshot(assessment=assessment)
     client.force_login(owner)
     small = _dashboard_queries(client, assessment)
     small_live = _dashboard_queries(client, assessment, "?live=1")
     for i in range(190):
-        respond(
-            assessment,
-            personas[i % 4],
-            {DI: (i * 3) % 6 - 2, AL: i % 4},
+        create_answered_response(
+            assessment=assessment,
+            persona=personas[i % 4],
+            answers={DI: (i * 3) % 6 - 2, AL: i % 4},
             business_unit=f"Unit {i % 9}",
             comments={AL: f"note {i}"},
         )
-    publish(assessment)
+    publish_snapshot(assessment=assessment)
     assert _dashboard_queries(client, assessment) == small
     assert _dashboard_queries(client, assessment, "?live=1") == small_live
     # Session + user, the assessment with the role, the latest snapshot, 2

@@ -5,10 +5,10 @@ from django.urls import reverse
 
 from assessment import lifecycle
 from assessment.models import ScopedCapability
-from tests.owner_factories import assessment, routing_grid  # noqa: F401
+from tests.factories import routing_form_data
 
 
-def _routes(assessment) -> list:  # noqa: F811
+def _routes(assessment) -> list:
     return sorted(
         ScopedCapability.personas.through.objects.filter(
             scopedcapability__assessment=assessment
@@ -17,7 +17,7 @@ def _routes(assessment) -> list:  # noqa: F811
 
 
 @pytest.fixture
-def post(client, owner, assessment):  # noqa: F811
+def post(client, owner, assessment):
     client.force_login(owner)
     url = reverse("assessment:routing", args=[assessment.pk])
     return lambda data: client.post(url, data)
@@ -25,7 +25,7 @@ def post(client, owner, assessment):  # noqa: F811
 
 def test_a_post_naming_only_a_foreign_field_is_refused_and_deletes_nothing(
     post,
-    assessment,  # noqa: F811
+    assessment,
 ):
     before = _routes(assessment)
     response = post({"route_999": "1"})
@@ -36,7 +36,7 @@ def test_a_post_naming_only_a_foreign_field_is_refused_and_deletes_nothing(
 
 def test_another_assessments_field_is_refused_too(
     post,
-    assessment,  # noqa: F811
+    assessment,
     organisation,
     framework,
 ):
@@ -44,15 +44,17 @@ def test_another_assessments_field_is_refused_too(
         organisation=organisation, framework=framework, title="Other"
     )
     before = _routes(assessment), _routes(other)
-    data = routing_grid(assessment) | routing_grid(other)
+    data = routing_form_data(assessment=assessment) | routing_form_data(
+        assessment=other
+    )
     response = post(data)
     assert "that are not in this assessment" in response.content.decode()
     assert (_routes(assessment), _routes(other)) == before
 
 
-def test_every_capability_keeps_at_least_one_persona(post, assessment):  # noqa: F811
+def test_every_capability_keeps_at_least_one_persona(post, assessment):
     before = _routes(assessment)
-    grid = routing_grid(assessment)
+    grid = routing_form_data(assessment=assessment)
     budgeting = assessment.scoped_capabilities.get(capability__slug="budgeting")
     del grid[f"route_{budgeting.pk}"]  # every box of the row unticked
     response = post(grid)
@@ -62,9 +64,9 @@ def test_every_capability_keeps_at_least_one_persona(post, assessment):  # noqa:
     assert _routes(assessment) == before
 
 
-def test_a_persona_not_invited_is_refused(post, assessment, framework):  # noqa: F811
+def test_a_persona_not_invited_is_refused(post, assessment, framework):
     assessment.personas.remove(framework.personas.get(slug="finance"))
-    grid = routing_grid(assessment)
+    grid = routing_form_data(assessment=assessment)
     first = next(iter(grid))
     grid[first] = [framework.personas.get(slug="finance").pk]
     before = _routes(assessment)
@@ -73,8 +75,8 @@ def test_a_persona_not_invited_is_refused(post, assessment, framework):  # noqa:
     assert _routes(assessment) == before
 
 
-def test_a_valid_grid_is_saved(post, assessment, framework):  # noqa: F811
-    grid = routing_grid(assessment)
+def test_a_valid_grid_is_saved(post, assessment, framework):
+    grid = routing_form_data(assessment=assessment)
     budgeting = assessment.scoped_capabilities.get(capability__slug="budgeting")
     finance = framework.personas.get(slug="finance")
     grid[f"route_{budgeting.pk}"] = [finance.pk]
@@ -82,7 +84,7 @@ def test_a_valid_grid_is_saved(post, assessment, framework):  # noqa: F811
     assert list(budgeting.personas.all()) == [finance]
 
 
-def test_the_service_refuses_to_leave_a_capability_without_personas(assessment):  # noqa: F811
+def test_the_service_refuses_to_leave_a_capability_without_personas(assessment):
     scoped = assessment.scoped_capabilities.first()
     with pytest.raises(lifecycle.LifecycleError):
         lifecycle.assessment_set_routing(

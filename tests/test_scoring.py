@@ -21,8 +21,15 @@ from assessment.scoring import (
     round_comparison,
     shown_level,
 )
-
-from .results_helpers import AL, BU, DI, FC, hand_example, respond, scoped_assessment
+from tests.factories import (
+    AL,
+    BU,
+    DI,
+    FC,
+    create_answered_response,
+    create_hand_example,
+    create_scoped_assessment,
+)
 
 approx = pytest.approx
 
@@ -30,7 +37,8 @@ approx = pytest.approx
 @pytest.fixture
 def results(organisation, framework):
     return assessment_results(
-        hand_example(organisation, framework), include_comments=True
+        create_hand_example(organisation=organisation, framework=framework),
+        include_comments=True,
     )
 
 
@@ -38,7 +46,7 @@ def by_slug(results):
     return {c.capability.slug: c for c in results.capabilities}
 
 
-# --- The hand-computed example (see tests/results_helpers.hand_example) ------
+# --- The hand-computed example (see tests/factories.create_hand_example) ------
 
 
 def groups(result):
@@ -159,7 +167,12 @@ def test_it_returns_comments_without_names_only_when_asked(
 
 
 def test_it_gives_empty_results_before_any_submission(organisation, framework):
-    assessment = scoped_assessment(organisation, framework, [DI], {DI: 2})
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI],
+        targets={DI: 2},
+    )
     results = assessment_results(assessment)
     assert results.overall is None
     assert results.respondents == 0
@@ -180,16 +193,25 @@ def _queries(assessment) -> int:
 def test_it_uses_the_same_number_of_queries_for_10_and_200_respondents(
     organisation, framework
 ):
-    assessment = scoped_assessment(organisation, framework, [DI, AL], {DI: 2, AL: 2})
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 2},
+    )
     personas = ["finops-practitioner", "engineering", "finance"]
     for i in range(10):
-        respond(assessment, personas[i % 3], {DI: i % 4, AL: (i * 7) % 6 - 2})
+        create_answered_response(
+            assessment=assessment,
+            persona=personas[i % 3],
+            answers={DI: i % 4, AL: (i * 7) % 6 - 2},
+        )
     small = _queries(assessment)
     for i in range(190):
-        respond(
-            assessment,
-            personas[i % 3],
-            {DI: i % 4, AL: (i * 5) % 6 - 2},
+        create_answered_response(
+            assessment=assessment,
+            persona=personas[i % 3],
+            answers={DI: i % 4, AL: (i * 5) % 6 - 2},
             business_unit=f"BU {i % 7}",
             comments={DI: f"note {i}"},
         )
@@ -361,19 +383,27 @@ def test_breakdown_of_one_group_is_no_breakdown():
 
 
 def test_it_compares_rounds_by_capability_and_domain(organisation, framework):
-    before = scoped_assessment(
-        organisation, framework, [DI, AL], {DI: 2, AL: 2}, anonymity_threshold=1
+    before = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 2},
+        anonymity_threshold=1,
     )
-    respond(before, "finops-practitioner", {DI: 1, AL: 1})
-    after = scoped_assessment(
-        organisation,
-        framework,
-        [DI, AL, FC],
-        {DI: 2, AL: 2, FC: 2},
+    create_answered_response(
+        assessment=before, persona="finops-practitioner", answers={DI: 1, AL: 1}
+    )
+    after = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL, FC],
+        targets={DI: 2, AL: 2, FC: 2},
         previous=before,
         anonymity_threshold=1,
     )
-    respond(after, "finops-practitioner", {DI: 2, AL: 1, FC: 3})
+    create_answered_response(
+        assessment=after, persona="finops-practitioner", answers={DI: 2, AL: 1, FC: 3}
+    )
     comparison = round_comparison(assessment_results(after), assessment_results(before))
     changes = {d.label: d.change for d in comparison.capabilities}
     assert changes == {"Data Ingestion": 1.0, "Allocation": 0.0, "Forecasting": None}

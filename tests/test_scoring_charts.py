@@ -10,13 +10,14 @@ from django.conf import settings
 
 from assessment import charts
 from assessment.scoring import assessment_results
-
-from .results_helpers import DI, hand_example, scoped_assessment
+from tests.factories import DI, create_hand_example, create_scoped_assessment
 
 
 @pytest.fixture
 def results(organisation, framework):
-    return assessment_results(hand_example(organisation, framework))
+    return assessment_results(
+        create_hand_example(organisation=organisation, framework=framework)
+    )
 
 
 def test_the_radar_is_well_formed_deterministic_svg(results):
@@ -37,8 +38,11 @@ def test_radar_falls_back_to_bars_with_fewer_than_three_domains(results):
 def test_radar_draws_a_polar_chart_for_many_domains(organisation, framework):
     slugs = ["data-ingestion", "forecasting", "rate-optimization", "budgeting"]
     slugs += ["finops-assessment"]
-    assessment = scoped_assessment(
-        organisation, framework, slugs, dict.fromkeys(slugs, 2)
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=slugs,
+        targets=dict.fromkeys(slugs, 2),
     )
     svg = charts.radar_svg(assessment_results(assessment))
     assert "Manage the" in svg and "FinOps Practice" in svg
@@ -47,7 +51,12 @@ def test_radar_draws_a_polar_chart_for_many_domains(organisation, framework):
 
 
 def test_the_radar_renders_without_any_answer(organisation, framework):
-    assessment = scoped_assessment(organisation, framework, [DI], {DI: 2})
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI],
+        targets={DI: 2},
+    )
     assert charts.radar_svg(assessment_results(assessment)).startswith("<svg")
 
 

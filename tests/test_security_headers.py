@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from tests.survey_factories import open_assessment, page_url, start
+from assessment.models import Assessment
+from tests.factories import create_assessment, start_response, survey_page_url
 
 ROOT = Path(__file__).resolve().parent.parent
 # Rendered by WeasyPrint or sent as email, never served to a browser.
@@ -22,8 +23,10 @@ INLINE_CODE = [
 
 @pytest.fixture
 def participant(organisation, framework):
-    assessment = open_assessment(organisation, framework)
-    token, _ = start(assessment, "engineering")
+    assessment = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
+    token, _ = start_response(assessment=assessment, persona="engineering")
     return assessment, token
 
 
@@ -83,7 +86,7 @@ def test_private_pages_and_exports_are_never_stored(client, owner, participant, 
         "results": reverse("assessment:results", args=[assessment.pk]),
         "answers": reverse("assessment:export_answers", args=[assessment.pk, "csv"]),
         "survey": reverse("assessment:survey", args=[token]),
-        "survey_page": page_url(token, "understand-usage-cost"),
+        "survey_page": survey_page_url(token=token, domain="understand-usage-cost"),
     }[page]
     response = client.get(url)
     assert response.status_code == 200

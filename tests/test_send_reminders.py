@@ -8,20 +8,26 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from assessment.models import Assessment, Invitation
-from tests.owner_factories import invite, make_assessment, respond
+from tests.factories import create_assessment, create_invitation, respond_to_invitation
 
 
 @pytest.fixture
 def sent_long_ago(organisation, framework):
     """An open and a closed assessment, each with invitees sent a week ago."""
     week_ago = timezone.now() - datetime.timedelta(days=7)
-    opened = make_assessment(organisation, framework, status=Assessment.Status.OPEN)
-    closed = make_assessment(organisation, framework, status=Assessment.Status.CLOSED)
-    invite(opened, "waiting@x.io")
-    done, _ = invite(opened, "done@x.io")
-    respond(done, submitted=True)
-    invite(closed, "closed@x.io")
-    invite(opened)  # open-link participant: no address, never emailed
+    opened = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
+    closed = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.CLOSED
+    )
+    create_invitation(assessment=opened, email="waiting@x.io")
+    done, _ = create_invitation(assessment=opened, email="done@x.io")
+    respond_to_invitation(invitation=done, submitted=True)
+    create_invitation(assessment=closed, email="closed@x.io")
+    create_invitation(
+        assessment=opened
+    )  # open-link participant: no address, never emailed
     Invitation.objects.update(sent_at=week_ago)
     return opened
 
@@ -48,8 +54,10 @@ def test_it_waits_the_minimum_interval_between_reminders(sent_long_ago):
 
 
 def test_it_does_not_remind_people_invited_just_now(organisation, framework):
-    opened = make_assessment(organisation, framework, status=Assessment.Status.OPEN)
-    invite(opened, "new@x.io")
+    opened = create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
+    create_invitation(assessment=opened, email="new@x.io")
     Invitation.objects.update(sent_at=timezone.now())
     call_command("send_reminders")
     assert mail.outbox == []

@@ -16,8 +16,13 @@ from assessment.lifecycle import (
 from assessment.models import ResultsSnapshot
 from assessment.report_content import ReportOptions, report_context
 from assessment.responses import response_reopen, response_submit
-
-from .results_helpers import AL, DI, publish, respond, scoped_assessment
+from tests.factories import (
+    AL,
+    DI,
+    create_answered_response,
+    create_scoped_assessment,
+    publish_snapshot,
+)
 
 pytestmark = pytest.mark.django_db
 FP, EN = "finops-practitioner", "engineering"
@@ -26,14 +31,22 @@ FP, EN = "finops-practitioner", "engineering"
 @pytest.fixture
 def assessment(organisation, framework):
     """An open assessment (k=3) with six responses, published."""
-    assessment = scoped_assessment(
-        organisation, framework, [DI, AL], {DI: 2, AL: 2}, anonymity_threshold=3
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 2},
+        anonymity_threshold=3,
     )
     assessment_open(assessment=assessment)
     for value in (1, 1, 2):
-        respond(assessment, FP, {DI: value, AL: 1})
-        respond(assessment, EN, {DI: value, AL: 2})
-    publish(assessment)
+        create_answered_response(
+            assessment=assessment, persona=FP, answers={DI: value, AL: 1}
+        )
+        create_answered_response(
+            assessment=assessment, persona=EN, answers={DI: value, AL: 2}
+        )
+    publish_snapshot(assessment=assessment)
     return assessment
 
 
@@ -54,7 +67,7 @@ def test_one_new_submission_changes_nothing_a_viewer_sees(
 ):
     client.force_login(viewer)
     before = viewer_sees(client, assessment)
-    respond(assessment, FP, {DI: 3, AL: 3})
+    create_answered_response(assessment=assessment, persona=FP, answers={DI: 3, AL: 3})
     after = viewer_sees(client, assessment)
     assert after[:2] == before[:2] == (pytest.approx(4 / 3), 6)
     # Not even the participation figures move.
@@ -74,7 +87,9 @@ def test_k_new_submissions_may_be_published_and_viewers_then_see_them(
     client, viewer, owner, assessment
 ):
     for _ in range(3):
-        respond(assessment, FP, {DI: 3, AL: 3})
+        create_answered_response(
+            assessment=assessment, persona=FP, answers={DI: 3, AL: 3}
+        )
     client.force_login(owner)
     page = client.get(reverse("assessment:results", args=[assessment.pk]))
     assert "Publish interim results (3 new responses)" in page.content.decode()
@@ -89,7 +104,9 @@ def test_k_new_submissions_may_be_published_and_viewers_then_see_them(
 
 def test_closing_publishes_the_final_figures(client, viewer, assessment):
     for _ in range(3):
-        respond(assessment, EN, {DI: 3, AL: 3})
+        create_answered_response(
+            assessment=assessment, persona=EN, answers={DI: 3, AL: 3}
+        )
     assessment_close(assessment=assessment)
     client.force_login(viewer)
     score, respondents, _ = viewer_sees(client, assessment)
@@ -102,7 +119,7 @@ def test_closing_publishes_the_final_figures(client, viewer, assessment):
 def test_the_close_page_warns_when_few_responses_arrived_since_publishing(
     client, owner, assessment
 ):
-    respond(assessment, EN, {DI: 3, AL: 3})
+    create_answered_response(assessment=assessment, persona=EN, answers={DI: 3, AL: 3})
     client.force_login(owner)
     page = client.get(reverse("assessment:close", args=[assessment.pk])).content
     assert "Closing now leaves these figures out" in page.decode()
@@ -113,7 +130,7 @@ def test_a_reopened_assessment_keeps_showing_its_closing_results(
 ):
     assessment_close(assessment=assessment)
     assessment_reopen(assessment=assessment)
-    respond(assessment, EN, {DI: 0, AL: 0})
+    create_answered_response(assessment=assessment, persona=EN, answers={DI: 0, AL: 0})
     client.force_login(viewer)
     score, respondents, html = viewer_sees(client, assessment)
     assert (score, respondents) == (pytest.approx(4 / 3), 6)
@@ -123,9 +140,14 @@ def test_a_reopened_assessment_keeps_showing_its_closing_results(
 def test_viewers_see_nothing_before_the_first_publication(
     client, viewer, organisation, framework
 ):
-    fresh = scoped_assessment(organisation, framework, [DI], {DI: 2})
+    fresh = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI],
+        targets={DI: 2},
+    )
     for _ in range(3):
-        respond(fresh, FP, {DI: 2})
+        create_answered_response(assessment=fresh, persona=FP, answers={DI: 2})
     client.force_login(viewer)
     html = client.get(reverse("assessment:results", args=[fresh.pk])).content.decode()
     assert "No results published yet" in html
@@ -179,22 +201,24 @@ def test_a_new_threshold_applies_to_published_results_at_once(assessment):
 def test_the_report_and_round_comparison_read_published_results(
     organisation, framework, assessment
 ):
-    later = scoped_assessment(
-        organisation,
-        framework,
-        [DI, AL],
-        {DI: 2, AL: 2},
+    later = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 2},
         previous=assessment,
         anonymity_threshold=3,
         title="Next round",
     )
     for _ in range(3):
-        respond(later, FP, {DI: 3, AL: 3})
-    publish(later)
+        create_answered_response(assessment=later, persona=FP, answers={DI: 3, AL: 3})
+    publish_snapshot(assessment=later)
     # Live changes to either round after publishing show nowhere.
     for _ in range(3):
-        respond(assessment, EN, {DI: 3, AL: 3})
-    respond(later, EN, {DI: 0, AL: 0})
+        create_answered_response(
+            assessment=assessment, persona=EN, answers={DI: 3, AL: 3}
+        )
+    create_answered_response(assessment=later, persona=EN, answers={DI: 0, AL: 0})
     ctx = report_context(later, ReportOptions())
     assert ctx["results"].respondents == 3
     assert ctx["comparison"].capabilities[0].previous == pytest.approx(4 / 3)
@@ -203,7 +227,9 @@ def test_the_report_and_round_comparison_read_published_results(
 def test_a_snapshot_stores_counts_not_answers(organisation, framework, assessment):
     rows = len(snapshots.latest_snapshot(assessment).data["answers"])
     for _ in range(20):
-        respond(assessment, FP, {DI: 1, AL: 1})
+        create_answered_response(
+            assessment=assessment, persona=FP, answers={DI: 1, AL: 1}
+        )
     snapshot = snapshots.snapshot_publish(assessment=assessment)
     # Twenty more people with the same answers add no row.
     assert len(snapshot.data["answers"]) == rows
@@ -214,7 +240,7 @@ def test_a_snapshot_stores_counts_not_answers(organisation, framework, assessmen
 def test_the_assessment_list_shows_viewers_published_participation_only(
     client, viewer, owner, assessment
 ):
-    respond(assessment, EN, {DI: 3, AL: 3})
+    create_answered_response(assessment=assessment, persona=EN, answers={DI: 3, AL: 3})
     url = reverse("assessment:list", args=[assessment.organisation.slug])
     client.force_login(viewer)
     assert "6 / 6" in client.get(url).content.decode()  # as published

@@ -4,8 +4,14 @@ import pytest
 from django.test import Client
 
 from assessment.models import Answer, Assessment, Capability
-
-from .survey_factories import open_assessment, page_url, set_status, start
+from tests.factories import (
+    answer_every_question,
+    create_assessment,
+    create_invitation,
+    set_assessment_status,
+    start_response,
+    survey_page_url,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -14,13 +20,17 @@ UNDERSTAND = "understand-usage-cost"
 
 @pytest.fixture
 def assessment(organisation, framework):
-    return open_assessment(organisation, framework)
+    return create_assessment(
+        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    )
 
 
 @pytest.fixture
 def engineer(assessment):
     """A participant routed as Engineering, with a started response."""
-    return start(assessment, "engineering", email="erin@acme.example")
+    return start_response(
+        assessment=assessment, persona="engineering", email="erin@acme.example"
+    )
 
 
 def routed_ids(response, domain_slug=None) -> list[int]:
@@ -35,13 +45,13 @@ def post_page(client, token, domain_slug, values, comments=None, go="stay", show
     data = {"shown": ",".join(str(pk) for pk in ids), "go": go}
     data.update({f"value-{pk}": str(v) for pk, v in values.items()})
     data.update({f"comment-{pk}": c for pk, c in (comments or {}).items()})
-    return client.post(page_url(token, domain_slug), data)
+    return client.post(survey_page_url(token=token, domain=domain_slug), data)
 
 
 def test_it_asks_only_the_capabilities_routed_to_the_persona(client, engineer):
     token, response = engineer
     routed = routed_ids(response, UNDERSTAND)
-    page = client.get(page_url(token, UNDERSTAND))
+    page = client.get(survey_page_url(token=token, domain=UNDERSTAND))
     assert page.status_code == 200
     shown = {q.pk for q in page.context["section"].questions}
     assert shown == set(routed)
@@ -53,7 +63,7 @@ def test_it_asks_only_the_capabilities_routed_to_the_persona(client, engineer):
 def test_it_shows_every_level_with_its_signs_and_the_other_choices(client, engineer):
     token, response = engineer
     capability = Capability.objects.get(pk=routed_ids(response, UNDERSTAND)[0])
-    html = client.get(page_url(token, UNDERSTAND)).content.decode()
+    html = client.get(survey_page_url(token=token, domain=UNDERSTAND)).content.decode()
     for label in ("Not started", "Crawl", "Walk", "Run", "Don&#x27;t know"):
         assert label in html
     assert "Not applicable" in html
@@ -64,6 +74,13 @@ def test_it_shows_every_level_with_its_signs_and_the_other_choices(client, engin
     assert html.count("<fieldset") == len(routed_ids(response, UNDERSTAND))
     assert f'for="v-{capability.pk}-2"' in html
     assert f'for="c-{capability.pk}"' in html
+
+
+def test_it_says_how_to_choose_a_level(client, engineer):
+    token, _ = engineer
+    html = client.get(survey_page_url(token=token, domain=UNDERSTAND)).content.decode()
+    rule = html[html.index('id="answer-rule"') :]
+    assert "highest level whose signs are mostly true" in rule[:400]
 
 
 def test_it_saves_a_page_and_restores_it_when_the_link_is_opened_again(
@@ -81,7 +98,7 @@ def test_it_saves_a_page_and_restores_it_when_the_link_is_opened_again(
     )
     assert reply.status_code == 302
     # A new browser: no cookies, same link.
-    page = Client().get(page_url(token, UNDERSTAND))
+    page = Client().get(survey_page_url(token=token, domain=UNDERSTAND))
     html = page.content.decode()
     assert f'id="v-{first}-2" value="2" checked' in html
     assert f'id="v-{second}--1" value="-1" checked' in html
@@ -149,7 +166,7 @@ def test_bad_input_gets_a_clear_error_and_keeps_what_was_typed(
     data = {"shown": ",".join(map(str, ids)), "go": "next", f"value-{ids[1]}": "2"}
     data[f"comment-{ids[1]}"] = "Typed text that must survive"
     mutate(data, pk)
-    reply = client.post(page_url(token, UNDERSTAND), data)
+    reply = client.post(survey_page_url(token=token, domain=UNDERSTAND), data)
     assert reply.status_code == 200
     html = reply.content.decode()
     assert "not saved yet" in html
@@ -183,12 +200,12 @@ def test_a_post_after_the_assessment_closed_is_refused_and_answers_stay_readable
     token, response = engineer
     pk = routed_ids(response, UNDERSTAND)[0]
     post_page(client, token, UNDERSTAND, {pk: 1}, comments={pk: "before closing"})
-    set_status(assessment, Assessment.Status.CLOSED)
+    set_assessment_status(assessment=assessment, status=Assessment.Status.CLOSED)
     reply = post_page(client, token, UNDERSTAND, {pk: 3}, comments={pk: "too late"})
     assert reply.status_code == 200
     assert "has closed" in reply.content.decode()
     assert Answer.objects.get(response=response).value == 1
-    page = client.get(page_url(token, UNDERSTAND)).content.decode()
+    page = client.get(survey_page_url(token=token, domain=UNDERSTAND)).content.decode()
     assert "before closing" in page
     assert f'id="v-{pk}-1" value="1" checked disabled' in page
     assert 'name="go"' not in page
@@ -208,15 +225,19 @@ def test_a_submitted_response_is_read_only_until_reopened(client, engineer):
 
 def test_a_page_outside_the_questionnaire_is_a_404(client, engineer):
     token, _ = engineer
-    assert client.get(page_url(token, "no-such-domain")).status_code == 404
-    assert client.get(page_url("not-a-token", UNDERSTAND)).status_code == 404
+    assert (
+        client.get(survey_page_url(token=token, domain="no-such-domain")).status_code
+        == 404
+    )
+    assert (
+        client.get(survey_page_url(token="not-a-token", domain=UNDERSTAND)).status_code
+        == 404
+    )
 
 
 def test_a_page_before_starting_sends_to_the_landing_page(client, assessment):
-    from .survey_factories import invite
-
-    token = invite(assessment, "finance")
-    reply = client.get(page_url(token, UNDERSTAND))
+    _, token = create_invitation(assessment=assessment, persona="finance")
+    reply = client.get(survey_page_url(token=token, domain=UNDERSTAND))
     assert reply.status_code == 302
     assert reply.url.endswith(f"/s/{token}/")
 
@@ -225,7 +246,9 @@ def test_csrf_protection_stays_on(engineer):
     token, response = engineer
     pk = routed_ids(response, UNDERSTAND)[0]
     strict = Client(enforce_csrf_checks=True)
-    reply = strict.post(page_url(token, UNDERSTAND), {"shown": pk, f"value-{pk}": 1})
+    reply = strict.post(
+        survey_page_url(token=token, domain=UNDERSTAND), {"shown": pk, f"value-{pk}": 1}
+    )
     assert reply.status_code == 403
     assert not Answer.objects.filter(response=response).exists()
 
@@ -233,14 +256,28 @@ def test_csrf_protection_stays_on(engineer):
 def test_a_page_takes_three_queries_whatever_the_number_of_participants(
     client, assessment, django_assert_num_queries
 ):
-    from .survey_factories import answer_all
-
-    token, response = start(assessment, "finops-practitioner")
-    answer_all(response)
+    token, response = start_response(
+        assessment=assessment, persona="finops-practitioner"
+    )
+    answer_every_question(response=response)
     with django_assert_num_queries(3):
-        assert client.get(page_url(token, "manage-finops-practice")).status_code == 200
+        assert (
+            client.get(
+                survey_page_url(token=token, domain="manage-finops-practice")
+            ).status_code
+            == 200
+        )
     for index in range(30):
-        _, other = start(assessment, "finops-practitioner", f"p{index}@acme.example")
-        answer_all(other, value=index % 4)
+        _, other = start_response(
+            assessment=assessment,
+            persona="finops-practitioner",
+            email=f"p{index}@acme.example",
+        )
+        answer_every_question(response=other, value=index % 4)
     with django_assert_num_queries(3):
-        assert client.get(page_url(token, "manage-finops-practice")).status_code == 200
+        assert (
+            client.get(
+                survey_page_url(token=token, domain="manage-finops-practice")
+            ).status_code
+            == 200
+        )
