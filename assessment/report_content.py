@@ -124,7 +124,9 @@ def summary_sentences(
     results: AssessmentResults, participation: ParticipationSummary | None
 ) -> list[str]:
     """Write the executive summary as plain sentences from the figures."""
-    if results.respondents is None:
+    if results.held_back.respondents:
+        people = "People"  # their number is held back (`looks`)
+    elif results.respondents is None:
         people = f"Fewer than {results.k} people"
     else:
         people = _plural(results.respondents, "person", "people")
