@@ -120,6 +120,12 @@ class Capability(models.Model):
         help_text="Personas asked about this capability unless an assessment "
         "changes it.",
     )
+    # Capabilities that must work first: advice never ranks this one above a
+    # prerequisite that is itself below target. The catalogue file justifies
+    # each edge; the loader rejects cycles.
+    prerequisites = models.ManyToManyField(
+        "self", symmetrical=False, related_name="dependents", blank=True
+    )
 
     class Meta:
         ordering = ["version", "position"]
@@ -178,6 +184,14 @@ class NextStep(models.Model):
     action = models.TextField()
     owner = models.ForeignKey(Persona, models.PROTECT, related_name="next_steps")
     kpi = models.CharField("KPI", max_length=200)
+    # The action's identity: one action that moves several capabilities has a
+    # row under each with the same key, so a plan can list it once.
+    action_key = models.SlugField(max_length=80)
+    first_round_only = models.BooleanField(
+        default=False,
+        help_text="Only makes sense before an organisation's first assessment "
+        "round, e.g. running a first self-assessment.",
+    )
 
     class Meta:
         ordering = ["capability", "from_level", "position"]

@@ -1,10 +1,17 @@
 import copy
 import io
+import re
 
 import pytest
 from django.core.management import call_command
 
-from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
+from assessment.catalogue import (
+    CatalogueError,
+    catalogue_files,
+    load_catalogue,
+    read_catalogue,
+    validate_catalogue,
+)
 from assessment.models import (
     Capability,
     CapabilityAlias,
@@ -153,3 +160,175 @@ def test_refreshing_texts_keeps_row_identity(framework):
     refreshed = Capability.objects.get(pk=capability.pk)
     assert refreshed.description != "stale"
     assert NextStep.objects.filter(capability=refreshed).count() >= 9
+
+
+# ---------------------------------------------------------------------------
+# Prerequisites, action identities and KPI targets
+# ---------------------------------------------------------------------------
+
+
+def shipped() -> dict:
+    return copy.deepcopy(read_catalogue(catalogue_files()[0]))
+
+
+def capability_data(data: dict, slug: str) -> dict:
+    return next(
+        c for d in data["domains"] for c in d["capabilities"] if c["slug"] == slug
+    )
+
+
+def test_the_shipped_catalogue_is_valid():
+    validate_catalogue(shipped())
+
+
+def test_a_prerequisite_cycle_is_rejected_naming_the_cycle():
+    data = shipped()
+    capability_data(data, "data-ingestion")["prerequisites"] = ["reporting-analytics"]
+    data["prerequisites_rationale"]["data-ingestion"] = "A test edge."
+
+    with pytest.raises(CatalogueError, match="cycle") as caught:
+        validate_catalogue(data)
+
+    message = str(caught.value)
+    for slug in ("data-ingestion", "allocation", "reporting-analytics"):
+        assert slug in message
+
+
+def test_an_unknown_prerequisite_is_rejected():
+    data = shipped()
+    capability_data(data, "budgeting")["prerequisites"].append("cost-allocation")
+
+    with pytest.raises(CatalogueError, match="budgeting.*cost-allocation"):
+        validate_catalogue(data)
+
+
+def test_a_prerequisite_without_a_reason_is_rejected():
+    data = shipped()
+    capability_data(data, "sustainability")["prerequisites"] = ["data-ingestion"]
+
+    with pytest.raises(CatalogueError, match="sustainability.*rationale"):
+        validate_catalogue(data)
+
+
+def test_one_action_id_with_different_texts_is_rejected():
+    data = shipped()
+    first = capability_data(data, "allocation")["next_steps"]["to_walk"][0]
+    other = capability_data(data, "budgeting")["next_steps"]["to_walk"][0]
+    other["id"] = first["id"]
+
+    with pytest.raises(CatalogueError, match=f"{first['id']}.*one action"):
+        validate_catalogue(data)
+
+
+def test_a_kpi_without_a_numeric_target_is_rejected():
+    data = shipped()
+    step = capability_data(data, "forecasting")["next_steps"]["to_run"][0]
+    step["kpi"] = "Forecasts refreshed automatically, as often as possible"
+
+    with pytest.raises(CatalogueError, match="no numeric target"):
+        validate_catalogue(data)
+
+
+def test_a_kpi_written_with_ascii_comparison_is_rejected():
+    data = shipped()
+    step = capability_data(data, "forecasting")["next_steps"]["to_run"][0]
+    step["kpi"] = "Forecast spend refreshed weekly: >=90%"
+
+    with pytest.raises(CatalogueError, match="≥"):
+        validate_catalogue(data)
+
+
+def test_an_invalid_file_writes_nothing(framework):
+    data = shipped()
+    data["version"]["slug"] = "2027"
+    capability_data(data, "budgeting")["prerequisites"].append("nowhere")
+
+    with pytest.raises(CatalogueError):
+        load_catalogue(data)
+
+    assert not FrameworkVersion.objects.filter(slug="2027").exists()
+
+
+REQUIRED_EDGES = [
+    ("allocation", "data-ingestion"),
+    ("reporting-analytics", "allocation"),
+    ("unit-economics", "allocation"),
+    ("invoicing-chargeback", "allocation"),
+    ("budgeting", "allocation"),
+    ("forecasting", "allocation"),
+]
+
+
+@pytest.mark.parametrize(("capability", "prerequisite"), REQUIRED_EDGES)
+def test_the_shipped_graph_puts_foundations_first(framework, capability, prerequisite):
+    item = framework.capabilities.get(slug=capability)
+    assert prerequisite in item.prerequisites.values_list("slug", flat=True)
+    needed = framework.capabilities.get(slug=prerequisite)
+    assert item in needed.dependents.all()
+
+
+def test_every_prerequisite_is_explained_in_the_file():
+    data = shipped()
+    explained = set(data["prerequisites_rationale"])
+    with_needs = {
+        c["slug"]
+        for d in data["domains"]
+        for c in d["capabilities"]
+        if c["prerequisites"]
+    }
+    assert explained == with_needs
+
+
+def test_every_next_step_kpi_has_a_numeric_target(framework):
+    for step in NextStep.objects.filter(capability__version=framework):
+        assert re.search(r"\d", step.kpi), (step.action_key, step.kpi)
+        assert ">=" not in step.kpi and "<=" not in step.kpi, step.kpi
+
+
+def test_one_action_id_means_the_same_action_everywhere(framework):
+    steps = NextStep.objects.filter(capability__version=framework)
+    content: dict[str, set] = {}
+    for step in steps:
+        content.setdefault(step.action_key, set()).add(
+            (step.action, step.owner_id, step.kpi, step.first_round_only)
+        )
+    assert all(step.action_key for step in steps)
+    assert {key: len(texts) for key, texts in content.items() if len(texts) > 1} == {}
+
+
+def test_a_first_self_assessment_is_marked_first_round_only(framework):
+    first = NextStep.objects.filter(
+        capability__version=framework, first_round_only=True
+    )
+    assert first.filter(capability__slug="finops-assessment").exists()
+    assert all("first" in step.action.lower() for step in first)
+
+
+def test_refreshing_sets_prerequisites_and_step_identities(framework):
+    allocation = framework.capabilities.get(slug="allocation")
+    allocation.prerequisites.clear()
+    step = allocation.next_steps.first()
+    NextStep.objects.filter(pk=step.pk).update(action_key="stale", kpi="stale")
+
+    load_catalogue(shipped(), refresh_texts=True)
+
+    assert list(allocation.prerequisites.values_list("slug", flat=True)) == [
+        "data-ingestion"
+    ]
+    step.refresh_from_db()
+    assert step.action_key != "stale" and step.kpi != "stale"
+
+
+def test_a_version_loaded_before_prerequisites_and_ids_gains_them(framework):
+    Capability.prerequisites.through.objects.filter(
+        from_capability__version=framework
+    ).delete()
+    NextStep.objects.filter(capability__version=framework).update(action_key="")
+    before = catalogue_counts()
+
+    load_catalogue(shipped())
+
+    assert catalogue_counts() == before
+    forecasting = framework.capabilities.get(slug="forecasting")
+    assert forecasting.prerequisites.filter(slug="allocation").exists()
+    assert not NextStep.objects.filter(action_key="").exists()
