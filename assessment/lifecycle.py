@@ -18,6 +18,7 @@ from .models import (
     ResultsSnapshot,
     ScopedCapability,
 )
+from .reports import report_prepare
 from .snapshots import snapshot_rethreshold, snapshot_take
 
 
@@ -115,7 +116,9 @@ def assessment_open(*, assessment: Assessment) -> None:
 def assessment_close(*, assessment: Assessment, user=None) -> None:
     """Close an open assessment: answers stop and results are published.
 
-    Viewers see the snapshot taken here (see `snapshots`).
+    Viewers see the snapshot taken here (see `snapshots`). Its default
+    report is queued once this is committed, ready before the first download
+    (`robust`: a failure to queue it must not undo the closing).
     """
     if assessment.status != Assessment.Status.OPEN:
         raise LifecycleError("Only an open assessment can be closed.")
@@ -125,6 +128,7 @@ def assessment_close(*, assessment: Assessment, user=None) -> None:
     snapshot_take(
         assessment=assessment, reason=ResultsSnapshot.Reason.CLOSED, user=user
     )
+    transaction.on_commit(lambda: report_prepare(assessment), robust=True)
 
 
 def assessment_reopen(

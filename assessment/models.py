@@ -37,6 +37,10 @@ class FrameworkVersion(models.Model):
         max_length=200, default="FinOps Framework, FinOps Foundation (CC BY 4.0)"
     )
 
+    # Every catalogue model has it: a report keys on the catalogue's last
+    # change (`catalogue.catalogue_version`), so an admin edit renders anew.
+    updated_at = models.DateTimeField(auto_now=True)
+
     class Meta:
         ordering = ["-slug"]
 
@@ -52,6 +56,8 @@ class Domain(models.Model):
     name = models.CharField(max_length=100)
     position = models.PositiveSmallIntegerField()
     description = models.TextField(blank=True)
+
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["version", "position"]
@@ -81,6 +87,8 @@ class Persona(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     position = models.PositiveSmallIntegerField()
     description = models.TextField(blank=True)
+
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["version", "position"]
@@ -127,6 +135,8 @@ class Capability(models.Model):
         "self", symmetrical=False, related_name="dependents", blank=True
     )
 
+    updated_at = models.DateTimeField(auto_now=True)
+
     class Meta:
         ordering = ["version", "position"]
         verbose_name_plural = "capabilities"
@@ -157,6 +167,8 @@ class CapabilityAlias(models.Model):
     versions = models.CharField(
         max_length=60, help_text="Framework versions that used this name, e.g. 2024."
     )
+
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["capability", "name"]
@@ -192,6 +204,8 @@ class NextStep(models.Model):
         help_text="Only makes sense before an organisation's first assessment "
         "round, e.g. running a first self-assessment.",
     )
+
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["capability", "from_level", "position"]
@@ -593,26 +607,48 @@ class Answer(models.Model):
         return f"{self.capability}: {self.get_value_display()}"
 
 
-class RenderedReport(models.Model):
-    """A cached PDF report, valid while its data fingerprint matches."""
+class ReportFile(models.Model):
+    """A PDF report of one version of an assessment's published data.
+
+    `key` digests everything the report reads (`reports.report_version`):
+    the published snapshots, the evidence run, the catalogue's last change,
+    the options and the code. One row per key: the first download of a
+    version queues its render, later ones find the row. The PDF itself is in
+    the default storage, shared by every web server and worker.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
 
     assessment = models.ForeignKey(
-        Assessment, models.CASCADE, related_name="rendered_reports"
+        Assessment, models.CASCADE, related_name="report_files"
     )
-    fingerprint = models.CharField(max_length=64)
-    pdf = models.BinaryField()
+    key = models.CharField(max_length=64)
+    version = models.JSONField(help_text="What the key digests, for reading.")
+    paper = models.CharField(max_length=10, default="a4")
+    include_comments = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    file = models.FileField(upload_to="reports/", blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["assessment", "fingerprint"],
-                name="assessment_report_unique_fingerprint",
+                fields=["assessment", "key"], name="assessment_reportfile_unique_key"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"Report of {self.assessment} ({self.fingerprint[:8]})"
+        return f"Report of {self.assessment} ({self.key[:8]}, {self.status})"
 
 
 # ---------------------------------------------------------------------------
@@ -702,6 +738,8 @@ class EvidenceKpi(models.Model):
     )
     position = models.PositiveSmallIntegerField(default=0)
     description = models.TextField(help_text="How the figure is computed.")
+
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["version", "position"]

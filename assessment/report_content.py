@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -37,9 +37,6 @@ from .scoring import (
     shown_personas,
     worked_example,
 )
-
-if TYPE_CHECKING:
-    from .reports import Deadline
 
 TEMPLATE = "assessment/report/report.html"
 # The appendix is capped so that its length (and render time) stays bounded
@@ -174,8 +171,6 @@ def image_uri(svg: str) -> str:
 def report_context(
     assessment: Assessment,
     options: ReportOptions,
-    *,
-    deadline: Deadline | None = None,
 ) -> dict[str, object]:
     """Compute every figure, sentence and chart of the report.
 
@@ -196,9 +191,7 @@ def report_context(
     results, participation = shown.results, shown.participation
     comparison = shown.comparison
     advice = assessment_advice(results, participation)
-    if deadline:
-        deadline.check()
-    drawn = report_charts(results, deadline, comparison=comparison)
+    drawn = report_charts(results, comparison=comparison)
     cost_evidence = evidence.current_evidence(assessment)
     mismatches = evidence.mismatches(results, cost_evidence)
     _, changes = changes_by_name(comparison)
@@ -266,18 +259,13 @@ def report_context(
 
 
 def report_charts(
-    results: AssessmentResults,
-    deadline: Deadline | None = None,
-    *,
-    comparison: Comparison | None = None,
+    results: AssessmentResults, *, comparison: Comparison | None = None
 ) -> dict[str, object]:
     """Draw the report's matplotlib chart, the domain radar, as an SVG data: URI.
 
     The previous round, if any, is drawn on it. The per-domain bar charts
     and heatmaps are drawn in HTML (see `capability_row` and `heatmap_table`).
     """
-    if deadline:
-        deadline.check()
     if results.overall is None:
         return {"radar": None}
     svg = charts.to_svg(charts.radar(results, previous_domain_scores(comparison)))
@@ -440,14 +428,9 @@ def heat_cells(scores: list[Decimal | None]) -> list[HeatCell]:
     return cells
 
 
-def report_html(
-    assessment: Assessment,
-    options: ReportOptions,
-    *,
-    deadline: Deadline | None = None,
-) -> str:
+def report_html(assessment: Assessment, options: ReportOptions) -> str:
     """Return the report's HTML (aggregation and charts happen here)."""
-    ctx = report_context(assessment, options, deadline=deadline)
+    ctx = report_context(assessment, options)
     return render_to_string(TEMPLATE, ctx)
 
 

@@ -44,3 +44,15 @@ def evidence_process_task(run_id: int) -> None:
     from .evidence import evidence_process
 
     evidence_process(run_id)
+
+
+@task()
+def report_render_task(report_id: int) -> None:
+    """Render a queued PDF report and store it (`reports.report_render`).
+
+    The row is claimed in one conditional update, so a second delivery of
+    the job finds it taken and does nothing.
+    """
+    from .reports import report_render
+
+    report_render(report_id)

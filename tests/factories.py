@@ -1,32 +1,54 @@
 """Build the domain's objects for tests: one module, one name per builder.
 
-Fixtures (tests/conftest.py, no import needed): `framework` (the shipped
-2026 catalogue, loaded once per session), `organisation`,
-`other_organisation`, `owner`, `viewer`, `outsider` (an owner of the other
-organisation), `assessment` (a draft of the whole framework),
+Usage
+-----
+Fixtures come from tests/conftest.py; never import them (no `noqa` needed):
+`framework` (the shipped 2026 catalogue, loaded once per test database),
+`organisation`, `other_organisation`, `owner`, `viewer`, `outsider` (an owner
+of the other organisation), `assessment` (a draft of the whole framework),
 `open_assessment`, `hand_example` (the worked example below, published).
 
-Builders (import from tests.factories; arguments are keyword-only):
+Builders are plain functions with keyword-only arguments; personas and
+capabilities are given by slug:
+
+    from tests.factories import DI, create_answered_response, create_invitation
+
+    def test_something(client, owner, open_assessment):
+        invitation, token = create_invitation(
+            assessment=open_assessment, persona="finance", email="f@acme.example"
+        )
+        create_answered_response(
+            assessment=open_assessment, persona="engineering", answers={DI: 3}
+        )
+
 - create_member(organisation=, username=, role=) -> user
 - create_assessment(organisation=, framework=, status=Assessment.Status.OPEN)
-  the whole framework; set_assessment_status(assessment=, status=)
+  of the whole framework (draft by default);
+  set_assessment_status(assessment=, status=) stamps opened_at / closed_at
 - create_scoped_assessment(organisation=, framework=, capability_slugs=[DI],
-  targets={DI: 2}) a few capabilities with their targets
-- create_invitation(assessment=, persona="finance", email="") -> (invitation,
-  raw token)
-- start_response(assessment=, persona="engineering") -> (raw token, draft
-  response), as a participant who confirmed their persona;
-  answer_every_question(response=, value=2)
-- respond_to_invitation(invitation=, submitted=True, answer_slugs=(DI,))
-- create_answered_response(assessment=, persona="finance", answers={DI: 3})
-  invites a new respondent and gives their answers (submitted by default)
+  targets={DI: 2}) over a few capabilities (draft)
+- create_invitation(assessment=, persona="engineering", email="") ->
+  (invitation, raw token); other keywords go to invitation_create
+- start_response(assessment=, persona=) -> (raw token, draft response), a
+  participant who confirmed their persona, as the survey does;
+  answer_every_question(response=, value=2) answers through the service
+- respond_to_invitation(invitation=, submitted=True, answer_slugs=(DI,)) a
+  response written directly, 2 to each slug
+- create_answered_response(assessment=, persona=, answers={DI: 3, AL: DK})
+  invites a new respondent and writes their answers (submitted by default;
+  business_unit=, comments={DI: "..."}, submitted=False)
 - publish_snapshot(assessment=) publishes current answers to viewers
-- create_hand_example(organisation=, framework=) the hand-computed example
-- URLs: survey_url(name="survey_landing", token=), survey_page_url(token=,
+- create_hand_example(organisation=, framework=, published=True)
+- survey_url(name="survey_landing", token=), survey_page_url(token=,
   domain=), routing_form_data(assessment=) for the routing form's POST
+- DK, NA (answer values) and DI, AL, FC, BU (capability slugs)
 
-PDF rendering is replaced by a tiny valid PDF in every test except those
-marked `@pytest.mark.real_pdf` (layout and text of the report).
+PDF: every test gets a tiny valid PDF instead of WeasyPrint's render (the
+report's HTML is still built, the time budget still checked). Mark a test
+`@pytest.mark.real_pdf` only when it reads the PDF's text or layout.
+
+Parallel: `make test` runs `pytest -n 2` (pytest-xdist); each worker has its
+own test database, so never rely on ids or on another test's data.
 """
 
 import io

@@ -46,7 +46,7 @@ def by_slug(results):
     return {c.capability.slug: c for c in results.capabilities}
 
 
-# --- The hand-computed example (see tests/results_helpers.hand_example) ------
+# --- The hand-computed example (see tests/factories.create_hand_example) ------
 
 
 def groups(result):
