@@ -110,7 +110,9 @@ def summary_sentences(
     risks): the sentences give who answered, where maturity stands and how
     it moved.
     """
-    if results.respondents is None:
+    if results.held_back.respondents:
+        people = "People"  # their number is held back (`looks`)
+    elif results.respondents is None:
         people = f"Fewer than {results.k} people"
     else:
         people = _plural(results.respondents, "person", "people")

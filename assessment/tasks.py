@@ -56,3 +56,16 @@ def report_render_task(report_id: int) -> None:
     from .reports import report_render
 
     report_render(report_id)
+
+
+@task()
+def email_send_task(send_id: int, watchdog: bool = False) -> int:
+    """Email one batch of a send (invitations, reminders or a re-send).
+
+    `mailing.send_process` claims deliveries before sending and skips those
+    sent, so a repeated or overlapping run emails nobody twice; it enqueues
+    the next run while emails remain.
+    """
+    from .mailing import send_process
+
+    return send_process(send_id, watchdog=watchdog)

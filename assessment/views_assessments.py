@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from . import audit, invitations, lifecycle, snapshots
+from . import audit, invitations, lifecycle, looks, mailing
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
 from .disclosure import shown_participation, shown_participation_list
 from .forms import (
@@ -136,6 +136,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ctx["remind_count"] = invitations.reminder_candidates(
             assessment=assessment
         ).count()
+        ctx["sending"] = mailing.sending_progress(assessment)
         ctx["links_expire_at"] = assessment.links_expire_at()
         ctx["links_expired"] = assessment.links_expired()
         ctx["link_days"] = settings.SURVEY_LINK_DAYS_AFTER_CLOSE
@@ -335,7 +336,7 @@ def assessment_close(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment": assessment,
         "organisation": assessment.organisation,
         "participation": participation_summary(assessment=assessment),
-        "publish": snapshots.publish_state(assessment),
+        "left_out": looks.close_plan(assessment),
         "action": "close",
     }
     return render(request, "assessment/assessment_confirm.html", ctx)
@@ -445,6 +446,7 @@ def framework(request: HttpRequest) -> HttpResponse:
             .prefetch_related(
                 "aliases",
                 "default_personas",
+                "prerequisites",
                 Prefetch("next_steps__owner"),
             )
         )
