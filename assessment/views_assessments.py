@@ -446,6 +446,7 @@ def framework(request: HttpRequest) -> HttpResponse:
             .prefetch_related(
                 "aliases",
                 "default_personas",
+                "prerequisites",
                 Prefetch("next_steps__owner"),
             )
         )
