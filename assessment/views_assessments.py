@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from . import audit, invitations, lifecycle, mailing, reminders, snapshots
+from . import audit, invitations, lifecycle, looks, mailing, reminders
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
 from .disclosure import shown_participation, shown_participation_list
 from .forms import (
@@ -345,7 +345,7 @@ def assessment_close(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment": assessment,
         "organisation": assessment.organisation,
         "participation": participation_summary(assessment=assessment),
-        "publish": snapshots.publish_state(assessment),
+        "left_out": looks.close_plan(assessment),
         "action": "close",
     }
     return render(request, "assessment/assessment_confirm.html", ctx)
@@ -455,6 +455,7 @@ def framework(request: HttpRequest) -> HttpResponse:
             .prefetch_related(
                 "aliases",
                 "default_personas",
+                "prerequisites",
                 Prefetch("next_steps__owner"),
             )
         )
