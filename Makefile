@@ -44,6 +44,10 @@ run: $(STAMP) check-system .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_catalogue
 	$(BIN)/python manage.py seed_demo
+	@# One background worker (reports, cost data) beside the server; Ctrl-C
+	@# stops both (a background job of a script ignores Ctrl-C: the trap ends it).
+	$(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 lint: $(STAMP)

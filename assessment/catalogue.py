@@ -30,6 +30,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Count, Max
+from django.utils import timezone
 
 from .models import (
     Capability,
@@ -291,8 +293,9 @@ def _refresh_texts(version: FrameworkVersion, data: dict) -> None:
     """
     personas = {p.slug: p for p in version.personas.all()}
     for domain_data in data["domains"]:
+        # `update` skips `auto_now`: stamp the change for catalogue_version.
         Domain.objects.filter(version=version, slug=domain_data["slug"]).update(
-            description=domain_data.get("description", "")
+            description=domain_data.get("description", ""), updated_at=timezone.now()
         )
         for item in domain_data["capabilities"]:
             capability = Capability.objects.get(version=version, slug=item["slug"])
@@ -391,3 +394,40 @@ def _next_steps(capability, item: dict, personas: dict) -> list[NextStep]:
         for key, from_level in TRANSITIONS.items()
         for position, step in enumerate(item["next_steps"][key], start=1)
     ]
+
+
+# Every catalogue model, with the path from its rows to their framework version.
+CATALOGUE_MODELS = [
+    (FrameworkVersion, "pk"),
+    (Domain, "version"),
+    (Persona, "version"),
+    (Capability, "version"),
+    (CapabilityAlias, "capability__version"),
+    (NextStep, "capability__version"),
+    (EvidenceKpi, "version"),
+]
+# Links between capabilities: no `updated_at`, so only their count and largest
+# id (an admin edit also saves the capability, which moves its `updated_at`).
+CATALOGUE_LINKS = [(Capability.prerequisites.through, "from_capability__version")]
+
+
+def catalogue_version(version_ids: list[int]) -> list[list[str | int]]:
+    """Return each catalogue model's row count and last change in these versions.
+
+    A saved row moves its `updated_at` (also an admin edit of a name); a
+    deleted one lowers the count, and one deleted and another added moves
+    the last change. One query per model and per link table.
+    """
+    version = []
+    for model, path in CATALOGUE_MODELS:
+        rows = model.objects.filter(**{f"{path}__in": version_ids}).aggregate(
+            n=Count("pk"), last=Max("updated_at")
+        )
+        last = rows["last"].isoformat() if rows["last"] else ""
+        version.append([model._meta.model_name, rows["n"], last])
+    for model, path in CATALOGUE_LINKS:
+        rows = model.objects.filter(**{f"{path}__in": version_ids}).aggregate(
+            n=Count("pk"), last=Max("pk")
+        )
+        version.append([model._meta.model_name, rows["n"], rows["last"] or 0])
+    return version

@@ -61,6 +61,16 @@ class AssessmentForm(forms.Form):
     )
     opens_on = forms.DateField(label="Opens on", required=False, widget=DateInput())
     closes_on = forms.DateField(label="Closes on", required=False, widget=DateInput())
+    remind_every_days = forms.IntegerField(
+        label="Remind every … days",
+        required=False,
+        min_value=1,
+        max_value=60,
+        help_text="While the assessment is open, until its closing date, "
+        "everyone who has not submitted gets a reminder this many days after "
+        "their invitation or last reminder. Leave empty to remind only when "
+        "you choose.",
+    )
     comments_published = forms.BooleanField(
         label="Show participants' comments to viewers",
         required=False,

@@ -15,10 +15,10 @@ from .models import (
     Level,
     Organisation,
     Persona,
-    ResultsSnapshot,
     ScopedCapability,
 )
-from .snapshots import snapshot_rethreshold, snapshot_take
+from .reports import report_prepare
+from .snapshots import snapshot_close, snapshot_rethreshold
 
 
 @transaction.atomic
@@ -115,16 +115,17 @@ def assessment_open(*, assessment: Assessment) -> None:
 def assessment_close(*, assessment: Assessment, user=None) -> None:
     """Close an open assessment: answers stop and results are published.
 
-    Viewers see the snapshot taken here (see `snapshots`).
+    Viewers see the snapshot taken here (see `snapshots`). Its default
+    report is queued once this is committed, ready before the first download
+    (`robust`: a failure to queue it must not undo the closing).
     """
     if assessment.status != Assessment.Status.OPEN:
         raise LifecycleError("Only an open assessment can be closed.")
     assessment.status = Assessment.Status.CLOSED
     assessment.closed_at = timezone.now()
     assessment.save(update_fields=["status", "closed_at"])
-    snapshot_take(
-        assessment=assessment, reason=ResultsSnapshot.Reason.CLOSED, user=user
-    )
+    snapshot_close(assessment=assessment, user=user)
+    transaction.on_commit(lambda: report_prepare(assessment), robust=True)
 
 
 def assessment_reopen(

@@ -1,11 +1,11 @@
 """The PDF engine: WeasyPrint with the app's fonts, styles and a safe fetcher.
 
 Knows nothing of what a report says: it lays out HTML that only loads the
-app's own static files, with one font configuration and one parsed
-stylesheet per thread.
+app's own static files, in a child process killed at the time limit.
 """
 
 import mimetypes
+import multiprocessing
 import re
 import threading
 from pathlib import Path
@@ -87,12 +87,72 @@ def without_block_spacing(html: str) -> str:
     return BLOCK_SPACING.sub("", html)
 
 
-def html_to_pdf(html: str, *, extra_css: str = "", check=None) -> bytes:
-    """Lay out HTML and write it as PDF (WeasyPrint's work).
+class RenderTimeout(Exception):
+    """The render went over its time limit and its process was stopped."""
 
-    `check`, if given, is called between layout and writing (the caller's
-    time budget).
+
+class RenderCrashed(Exception):
+    """The render's process failed or died; the message says how."""
+
+
+def html_to_pdf(
+    html: str, *, extra_css: str = "", seconds: float | None = None
+) -> bytes:
+    """Lay out HTML as PDF in a child process stopped after `seconds`.
+
+    The one entry to the PDF engine: tests that are not about the PDF
+    replace this function. Layout cannot be interrupted from within (a
+    check between stages lets one stage overrun), so it runs in its own
+    process, killed at the limit (`REPORT_RENDER_SECONDS` by default).
+    The child runs `settings.REPORT_PDF_ENGINE` (WeasyPrint,
+    `weasyprint_pdf`), named by its dotted path so a test can slow it down.
     """
+    if seconds is None:
+        seconds = settings.REPORT_RENDER_SECONDS
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_child_render,
+        args=(settings.REPORT_PDF_ENGINE, html, extra_css, sender),
+        daemon=True,
+    )
+    child.start()
+    sender.close()  # the child's end: EOF here once the child is gone
+    try:
+        if not receiver.poll(max(seconds, 0)):
+            raise RenderTimeout(f"The render took longer than {seconds:.0f} s.")
+        ok, payload = receiver.recv()
+    except EOFError:
+        child.join(5)
+        raise RenderCrashed(
+            f"The render stopped (exit code {child.exitcode})."
+        ) from None
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    if not ok:
+        raise RenderCrashed(payload)
+    return payload
+
+
+def _child_render(engine: str, html: str, extra_css: str, sender) -> None:
+    """Run the PDF engine in the child process and send back its result."""
+    import django
+    from django.utils.module_loading import import_string
+
+    django.setup()
+    try:
+        result = (True, import_string(engine)(html, extra_css=extra_css))
+    except Exception as exc:  # reported to the parent, which records it
+        result = (False, f"{type(exc).__name__}: {exc}"[:300])
+    sender.send(result)
+    sender.close()
+
+
+def weasyprint_pdf(html: str, *, extra_css: str = "") -> bytes:
+    """Lay out HTML and write it as PDF (WeasyPrint's work, in this process)."""
     document = HTML(
         string=without_block_spacing(html),
         base_url=static_base_url(),
@@ -100,8 +160,6 @@ def html_to_pdf(html: str, *, extra_css: str = "", check=None) -> bytes:
     ).render(
         font_config=font_configuration(), stylesheets=[report_stylesheet(extra_css)]
     )
-    if check:
-        check()
     return document.write_pdf()
 
 

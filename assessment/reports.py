@@ -1,78 +1,84 @@
-"""Producing PDF reports: the cache, the render limits and the pipeline.
+"""Producing PDF reports: their versions, their render jobs and their files.
 
-Rendering costs CPU seconds, so three things keep it from starving the site:
-a cache of rendered PDFs keyed by a fingerprint of everything the report shows
-(a second download of unchanged data renders nothing), a per-user limit on
-concurrent renders shared by every process through the database cache, and a
-time budget checked between the rendering stages so that a slow render ends
-with a message instead of a worker timeout.
+A report is stored once per version of everything it reads
+(`report_version`): the published snapshots of this round and the previous
+one, the cost evidence shown, whether comments are published, the
+catalogue's last change, the options and the code. The first download of a
+version adds its row and queues one render job (`tasks.report_render_task`);
+everyone asking for the same version meanwhile finds that row and waits on
+a page that refreshes itself. Renders never run in a web worker: the job
+builds the HTML and lays it out in a child process killed at the time limit
+(`pdf.html_to_pdf`). A row left "running" by a worker that died counts as
+failed once it is older than any render can be, and is queued again.
 """
 
 import contextlib
+import datetime
 import functools
 import hashlib
+import json
+import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Count, F, Max, Sum
-from django.db.models.functions import Length
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Count, F, Max, Q
+from django.utils import timezone
 from django.utils.text import slugify
 
 from . import pdf
-from .models import (
-    Answer,
-    Assessment,
-    Capability,
-    EvidenceKpi,
-    EvidenceRun,
-    Invitation,
-    NextStep,
-    RenderedReport,
-    Response,
-    ResultsSnapshot,
-    ScopedCapability,
-)
+from .catalogue import catalogue_version
+from .evidence import current_run
+from .models import Assessment, PlanAction, ReportFile, ResultsSnapshot
 from .report_content import NothingPublished, ReportOptions, heat_styles, report_html
+from .snapshots import latest_snapshot
+
+logger = logging.getLogger(__name__)
 
 # The code that decides what a PDF shows: a change to it (a deploy) renders
-# cached PDFs of unchanged data again.
+# stored PDFs of unchanged data again.
 REPORT_CODE = (
     "reports.py",
+    "advice.py",
     "report_content.py",
     "pdf.py",
     "scoring.py",
     "charts.py",
     "participation.py",
+    "disclosure.py",
+    "display.py",
+    "evidence.py",
 )
-# Rendered PDFs kept per assessment: one per paper size and appendix choice
-# of the current data; older fingerprints are deleted when a new one is saved.
-CACHE_KEEP = 4
-# Seconds a render may take before it is abandoned with a message.
-RENDER_BUDGET = 20.0
+# Stored PDFs kept per assessment (paper sizes and appendix choices of the
+# current data); older ones are deleted, file and row, when a new one is stored.
+KEEP = 4
+# A render past its limit is killed, so a row "running" for longer than the
+# limit plus this margin (HTML building, storing) belongs to a dead worker.
+STALE_MARGIN = 30
+# Renders queued again automatically after their worker died; beyond this,
+# the user decides ("Try again"), so a report that kills workers does not loop.
+AUTO_RETRIES = 3
+
+TOO_SLOW = (
+    "The report took too long to prepare and was stopped. Try again; if it "
+    "keeps happening, contact support."
+)
+CRASHED = (
+    "The report could not be prepared. Try again; if it keeps happening, "
+    "contact support."
+)
+CHANGED = "The results changed while the report was waiting. Download it again."
 
 
 class ReportError(Exception):
-    """A report could not be produced now; the message is for the user."""
+    """A report could not be produced; the message is for the user."""
 
 
-class ReportBusy(ReportError):
-    """The user already has as many renders running as allowed."""
-
-
-class ReportTooSlow(ReportError):
-    """The render went over its time budget."""
-
-
-# Fingerprint and cache
 # ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _nothing() -> Iterator[None]:
-    yield
+# Versions
+# ---------------------------------------------------------------------------
 
 
 @functools.cache
@@ -88,7 +94,7 @@ def template_version() -> str:
     """Return a digest of the report's templates, styles and code.
 
     Templates are read from disk on each call (a few small files) so that
-    editing one invalidates cached PDFs without a restart.
+    editing one renders stored PDFs again without a restart.
     """
     digest = hashlib.sha256(code_version().encode())
     folders = [
@@ -102,182 +108,264 @@ def template_version() -> str:
     return digest.hexdigest()
 
 
-def report_fingerprint(assessment: Assessment, options: ReportOptions) -> str:
-    """Return a digest of everything the report shows (nine small queries).
+def report_version(assessment: Assessment, options: ReportOptions) -> dict:
+    """Return what the report of this assessment reads, as plain values.
 
-    Answers are summarised by database aggregates (count, sums, latest
-    change) of this round and the previous one, so the cost does not grow
-    with the number of respondents; any edit to an answer moves its
-    `updated_at` and so the fingerprint.
+    Results are published snapshots, never edited: a new publication (or a
+    comment edited and published again) is a new snapshot id. The previous
+    round counts as `disclosure` compares it: its latest snapshot, if it is
+    of the same organisation. Raise NothingPublished before any publication.
+    About ten small queries, whatever the number of respondents.
     """
-    rounds = [pk for pk in (assessment.pk, assessment.previous_id) if pk]
-    submitted = {"status": Response.Status.SUBMITTED, "assessment_id__in": rounds}
-    responses = (
-        Response.objects.filter(**submitted)
-        .values("assessment_id")
-        .annotate(
-            n=Count("id"),
-            personas=Sum(F("persona_id") * F("id")),
-            units=Sum(Length("business_unit")),
-            updated=Max("updated_at"),
-            submitted=Max("submitted_at"),
+    latest = latest_snapshot(assessment)
+    if latest is None:
+        raise NothingPublished(
+            "No results are published yet: the report is written from the "
+            "published results, when the assessment closes or earlier when "
+            "the FinOps team publishes them."
         )
-        .order_by("assessment_id")
-    )
-    answers = (
-        Answer.objects.filter(**{f"response__{k}": v for k, v in submitted.items()})
-        .values("response__assessment_id")
-        .annotate(
-            n=Count("id"),
-            total=Sum("value"),
-            weighted=Sum(F("value") * F("capability_id") * F("response_id")),
-            comments=Sum(Length("comment")),
-            updated=Max("updated_at"),
-        )
-        .order_by("response__assessment_id")
-    )
-    targets = ScopedCapability.objects.filter(assessment_id__in=rounds).values_list(
-        "assessment_id", "capability_id", "target_level"
-    )
-    invited = (
-        Invitation.objects.filter(assessment=assessment)
-        .values("persona_id")
-        .annotate(n=Count("id"))
-        .order_by("persona_id")
-    )
-    # The report shows the published results: the latest snapshot of each round.
-    published = (
-        ResultsSnapshot.objects.filter(assessment_id__in=rounds)
-        .values("assessment_id")
-        .annotate(latest=Max("pk"))
-        .order_by("assessment_id")
-    )
-    catalogue = [
-        Capability.objects.filter(version_id=assessment.framework_id).aggregate(
-            n=Count("id"), text=Sum(Length("name") + Length("description"))
-        ),
-        NextStep.objects.filter(
-            capability__version_id=assessment.framework_id
-        ).aggregate(
-            n=Count("id"),
-            last=Max("id"),
-            text=Sum(Length("action") + Length("kpi") + F("owner_id")),
-        ),
-    ]
-    # Cost evidence: the rounds' current runs, and the thresholds that level them.
-    evidence_runs = EvidenceRun.objects.filter(
-        assessment_id__in=rounds, status=EvidenceRun.Status.SUCCEEDED
-    ).values_list("assessment_id", "pk", "finished_at")
-    evidence_kpis = EvidenceKpi.objects.filter(
-        version_id=assessment.framework_id
-    ).values_list(
-        "key", "name", "capability_id", "direction", "crawl_threshold",
-        "walk_threshold", "run_threshold", "description",
-    )  # fmt: skip
-    parts = [
-        template_version(),
-        options,
-        assessment.organisation.name,
-        assessment.framework.slug,
-        [
-            getattr(assessment, field)
-            for field in (
-                "title",
-                "scope_label",
-                "status",
-                "anonymity_threshold",
-                "opens_on",
-                "closes_on",
-                "previous_id",
-                "comments_published",
+    previous = None
+    if assessment.previous_id:
+        previous = (
+            ResultsSnapshot.objects.filter(
+                assessment_id=assessment.previous_id,
+                assessment__organisation_id=assessment.organisation_id,
             )
+            .order_by("-pk")
+            .values_list("pk", "assessment__title", "assessment__framework_id")
+            .first()
+        )
+    frameworks = sorted(
+        {assessment.framework_id, previous[2] if previous else None} - {None}
+    )
+    runs = [current_run(assessment)]
+    if previous:
+        runs.append(current_run(Assessment(pk=assessment.previous_id)))
+    return {
+        "options": [options.paper, options.include_comments],
+        "results": [latest.pk, list(previous) if previous else None],
+        "evidence": [run.pk if run else None for run in runs],
+        "comments_published": assessment.comments_published,
+        "assessment": [
+            assessment.organisation.name,
+            assessment.title,
+            assessment.scope_label,
+            assessment.status,
+            str(assessment.opens_on),
+            str(assessment.closes_on),
+            str(assessment.closed_at),
         ],
-        list(responses),
-        list(answers),
-        sorted(targets),
-        list(invited),
-        list(published),
-        catalogue,
-        sorted(evidence_runs),
-        sorted(evidence_kpis),
-    ]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
+        "catalogue": catalogue_version(frameworks),
+        "code": template_version(),
+        "advice": advice_version(assessment),
+    }
 
 
-def cached_report(assessment: Assessment, fingerprint: str) -> bytes | None:
-    """Return the cached PDF for this fingerprint, or None."""
-    pdf = (
-        RenderedReport.objects.filter(assessment=assessment, fingerprint=fingerprint)
-        .values_list("pdf", flat=True)
-        .first()
-    )
-    return None if pdf is None else bytes(pdf)
+def advice_version(assessment: Assessment) -> list:
+    """Return what the advice reads besides results and catalogue (3 queries).
 
-
-def store_report(assessment: Assessment, fingerprint: str, pdf: bytes) -> None:
-    """Cache a rendered PDF and drop the oldest beyond CACHE_KEEP."""
-    # Two people rendering the same data at once both arrive here: the
-    # second insert is simply ignored by the unique constraint.
-    RenderedReport.objects.bulk_create(
-        [RenderedReport(assessment=assessment, fingerprint=fingerprint, pdf=pdf)],
-        ignore_conflicts=True,
-    )
-    stale = RenderedReport.objects.filter(assessment=assessment).order_by(
-        "-created_at", "-pk"
-    )[CACHE_KEEP:]
-    stale_ids = list(stale.values_list("pk", flat=True))
-    RenderedReport.objects.filter(pk__in=stale_ids).delete()
-
-
-# ---------------------------------------------------------------------------
-# Concurrency limit and time budget
-# ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def render_slot(user_id: int) -> Iterator[None]:
-    """Hold one of the user's render slots, or raise ReportBusy.
-
-    Each slot is a database-cache key taken with `cache.add`, which is atomic
-    across processes; the key expires after the render budget (plus margin)
-    so a crashed worker cannot hold a slot forever.
+    Importance per capability, the personas taking part, and the tracked
+    actions of this round and the previous one (their last change).
     """
-    limit = max(settings.REPORT_MAX_CONCURRENT_RENDERS, 1)
-    timeout = int(RENDER_BUDGET) + 30
-    for slot in range(limit):
-        key = f"report-render:{user_id}:{slot}"
-        if cache.add(key, time.time(), timeout):
-            try:
-                yield
-            finally:
-                cache.delete(key)
-            return
-    raise ReportBusy(
-        "A report you asked for is still being prepared. Wait a moment for it "
-        "to finish, then download again."
+    importance = sorted(
+        assessment.scoped_capabilities.values_list("capability_id", "importance")
+    )
+    personas = sorted(assessment.personas.values_list("pk", flat=True))
+    rounds = [assessment.pk, assessment.previous_id]
+    actions = PlanAction.objects.filter(assessment_id__in=rounds).aggregate(
+        count=Count("pk"), changed=Max("updated_at")
+    )
+    return [
+        [list(row) for row in importance],
+        personas,
+        [actions["count"], str(actions["changed"])],
+    ]
+
+
+def report_key(version: dict) -> str:
+    """Return the digest under which a version's report is stored."""
+    return hashlib.sha256(json.dumps(version, sort_keys=True).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# Asking for a report
+# ---------------------------------------------------------------------------
+
+
+def report_request(assessment: Assessment, options: ReportOptions) -> ReportFile:
+    """Return the stored report of the current data, queueing its render if new.
+
+    One row per version: two people asking at once both reach
+    `get_or_create`, and only the one that created the row queues the job
+    (in the same transaction, so a row never waits for a job that was not
+    queued). A row whose worker died is queued again. Raise NothingPublished
+    before any publication.
+    """
+    version = report_version(assessment, options)
+    with transaction.atomic():
+        report, created = ReportFile.objects.get_or_create(
+            assessment=assessment,
+            key=report_key(version),
+            defaults={
+                "version": version,
+                "paper": options.paper,
+                "include_comments": options.include_comments,
+            },
+        )
+        if created:
+            _enqueue(report.pk)
+    if not created and report_stalled(report) and report.attempts < AUTO_RETRIES:
+        report_retry(report)
+    # With the immediate backend (tests) the job has already run.
+    report.refresh_from_db()
+    return report
+
+
+def report_stalled(report: ReportFile) -> bool:
+    """Say whether a running report's worker must have died (it is too old)."""
+    return report.status == ReportFile.Status.RUNNING and (
+        report.started_at is None or report.started_at < _stale_before()
     )
 
 
-class Deadline:
-    """A render's time budget, checked between stages."""
+def report_failed(report: ReportFile) -> bool:
+    """Say whether the user should be offered to try again."""
+    return report.status == ReportFile.Status.FAILED or report_stalled(report)
 
-    def __init__(self, seconds: float) -> None:
-        self.ends = time.monotonic() + seconds
 
-    def check(self) -> None:
-        if time.monotonic() > self.ends:
-            raise ReportTooSlow(
-                "The report took too long to prepare and was stopped. Try again "
-                "in a few minutes; if it keeps happening, contact support."
-            )
+def report_retry(report: ReportFile) -> bool:
+    """Queue a failed or stalled report's render again; False if it was not.
+
+    A conditional update: of two people clicking "Try again" at once, one
+    queues the job.
+    """
+    retriable = Q(status=ReportFile.Status.FAILED) | Q(
+        status=ReportFile.Status.RUNNING, started_at__lt=_stale_before()
+    )
+    with transaction.atomic():
+        queued = ReportFile.objects.filter(retriable, pk=report.pk).update(
+            status=ReportFile.Status.QUEUED, error="", started_at=None
+        )
+        if queued:
+            _enqueue(report.pk)
+    return bool(queued)
+
+
+def _stale_before() -> datetime.datetime:
+    limit = settings.REPORT_RENDER_SECONDS + STALE_MARGIN
+    return timezone.now() - datetime.timedelta(seconds=limit)
+
+
+def _enqueue(report_id: int) -> None:
+    from .tasks import report_render_task
+
+    report_render_task.enqueue(report_id)
+
+
+def report_prepare(assessment: Assessment) -> None:
+    """Queue the default report (A4, no comments) ahead of its first download."""
+    with contextlib.suppress(NothingPublished):
+        report_request(assessment, ReportOptions())
 
 
 # ---------------------------------------------------------------------------
-# What the report says: figures, sentences and charts
+# The render job
+# ---------------------------------------------------------------------------
+
+
+def report_render(report_id: int) -> None:
+    """Render a queued report and store its PDF (the job's work).
+
+    The row is claimed by a conditional update, so a second delivery of the
+    job, or a job for a row someone else claimed, does nothing. The result
+    is recorded only while the claim is this one's (`attempts`).
+    """
+    claimed = ReportFile.objects.filter(
+        pk=report_id, status=ReportFile.Status.QUEUED
+    ).update(
+        status=ReportFile.Status.RUNNING,
+        started_at=timezone.now(),
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return
+    report = ReportFile.objects.select_related(
+        "assessment__organisation", "assessment__framework"
+    ).get(pk=report_id)
+    try:
+        content = _render(report)
+    except ReportError as exc:
+        _finish(report, status=ReportFile.Status.FAILED, error=str(exc))
+        return
+    name = report.file.storage.save(
+        f"reports/{report.assessment_id}/{report.key}.pdf", ContentFile(content)
+    )
+    if not _finish(report, status=ReportFile.Status.READY, file=name):
+        report.file.storage.delete(name)
+        return
+    _prune(report.assessment_id)
+
+
+def render_pdf(assessment: Assessment, options: ReportOptions) -> bytes:
+    """Render the report now, stored nowhere (tests and benches)."""
+    return pdf.html_to_pdf(report_html(assessment, options), extra_css=heat_styles())
+
+
+def report_options(report: ReportFile) -> ReportOptions:
+    """Return the options a stored report was asked with."""
+    return ReportOptions(paper=report.paper, include_comments=report.include_comments)
+
+
+def _render(report: ReportFile) -> bytes:
+    """Return the report's PDF, within the time limit, or raise ReportError."""
+    started = time.monotonic()
+    assessment = report.assessment
+    options = ReportOptions(
+        paper=report.paper, include_comments=report.include_comments
+    )
+    try:
+        html = report_html(assessment, options)
+        # The HTML must show the version the row stands for.
+        if report_key(report_version(assessment, options)) != report.key:
+            raise ReportError(CHANGED)
+    except NothingPublished as exc:
+        raise ReportError(str(exc)) from exc
+    seconds = settings.REPORT_RENDER_SECONDS - (time.monotonic() - started)
+    try:
+        return pdf.html_to_pdf(html, extra_css=heat_styles(), seconds=seconds)
+    except pdf.RenderTimeout as exc:
+        logger.warning("Report %s stopped: %s", report.pk, exc)
+        raise ReportError(TOO_SLOW) from exc
+    except pdf.RenderCrashed as exc:
+        logger.error("Report %s failed: %s", report.pk, exc)
+        raise ReportError(CRASHED) from exc
+
+
+def _finish(
+    report: ReportFile, *, status: str, error: str = "", file: str = ""
+) -> bool:
+    """Record the render's outcome if the row is still this render's."""
+    return bool(
+        ReportFile.objects.filter(
+            pk=report.pk, status=ReportFile.Status.RUNNING, attempts=report.attempts
+        ).update(status=status, error=error, file=file, finished_at=timezone.now())
+    )
+
+
+def _prune(assessment_id: int) -> None:
+    """Delete the assessment's finished reports beyond the KEEP newest."""
+    finished = ReportFile.objects.filter(
+        assessment_id=assessment_id,
+        status__in=[ReportFile.Status.READY, ReportFile.Status.FAILED],
+    ).order_by("-finished_at", "-pk")
+    for old in finished[KEEP:]:
+        if old.file:
+            old.file.delete(save=False)
+        old.delete()
 
 
 # ---------------------------------------------------------------------------
-# Rendering
+# Reading a stored report
 # ---------------------------------------------------------------------------
 
 
@@ -290,32 +378,40 @@ def report_filename(assessment: Assessment) -> str:
     return f"{organisation}-{title}"[:120].strip("-") + ".pdf"
 
 
-def render_pdf(
-    assessment: Assessment, options: ReportOptions, *, budget: float | None = None
-) -> bytes:
-    """Render the report to PDF bytes, within the time budget."""
-    deadline = Deadline(RENDER_BUDGET if budget is None else budget)
-    html = report_html(assessment, options, deadline=deadline)
-    deadline.check()
-    return pdf.html_to_pdf(html, extra_css=heat_styles(), check=deadline.check)
+def report_open(report: ReportFile):
+    """Return a ready report's file opened for reading, or None if it is gone.
 
-
-def report_pdf(
-    assessment: Assessment, options: ReportOptions, *, user_id: int | None = None
-) -> bytes:
-    """Return the report's PDF, from the cache when the data has not changed.
-
-    `user_id` applies the per-user concurrent render limit (the command line,
-    run by an operator, passes None).
+    A file deleted from the storage behind the app's back is rendered again.
     """
-    fingerprint = report_fingerprint(assessment, options)
-    pdf = cached_report(assessment, fingerprint)
-    if pdf is not None:
-        return pdf
-    with render_slot(user_id) if user_id is not None else _nothing():
-        try:
-            pdf = render_pdf(assessment, options)
-        except NothingPublished as exc:
-            raise ReportError(str(exc)) from exc
-    store_report(assessment, fingerprint, pdf)
-    return pdf
+    try:
+        return report.file.open("rb")
+    except OSError:
+        logger.warning("Report %s lost its file %s", report.pk, report.file.name)
+        ReportFile.objects.filter(pk=report.pk).update(
+            status=ReportFile.Status.FAILED, error="The stored file is missing."
+        )
+        report_retry(report)
+        return None
+
+
+def report_now(assessment: Assessment, options: ReportOptions) -> bytes:
+    """Return the report's PDF, rendering it in this process if needed.
+
+    For the command line: an operator waits for the file. A worker that
+    took the job first is waited for, up to the time any render may take.
+    """
+    try:
+        report = report_request(assessment, options)
+    except NothingPublished as exc:
+        raise ReportError(str(exc)) from exc
+    waiting = ReportFile.Status.QUEUED, ReportFile.Status.RUNNING
+    give_up = time.monotonic() + settings.REPORT_RENDER_SECONDS + STALE_MARGIN
+    while report.status in waiting and time.monotonic() < give_up:
+        report_render(report.pk)
+        report.refresh_from_db()
+        if report.status == ReportFile.Status.RUNNING:
+            time.sleep(0.5)
+    if report.status != ReportFile.Status.READY:
+        raise ReportError(report.error or TOO_SLOW)
+    with report.file.open("rb") as file:
+        return file.read()

@@ -41,6 +41,8 @@ urlpatterns = [
         A + "invitations/send/", invitations.invitations_send, name="invitations_send"
     ),
     path(A + "invitations/remind/", invitations.invitations_remind, name="remind"),
+    path(A + "emails/retry/", invitations.emails_retry, name="emails_retry"),
+    path(A + "emails/progress/", invitations.sending_progress, name="sending"),
     path(
         A + "invitations/<int:invitation_pk>/resend/",
         invitations.invitation_resend,
@@ -63,6 +65,7 @@ urlpatterns = [
     path(A + "results.<str:fmt>", results.export_results, name="export_results"),
     path(A + "answers.<str:fmt>", results.export_answers, name="export_answers"),
     path(A + "report.pdf", results.report_download, name="report"),
+    path(A + "report/retry/", results.report_retry, name="report_retry"),
     path("how-scores-are-computed/", results.method, name="method"),
     # Evidence from cost data (KPIs for owners and viewers; uploads for owners).
     path(A + "evidence/", evidence.evidence_page, name="evidence"),

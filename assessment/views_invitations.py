@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from . import audit, display, invitations, invitee_list
+from . import audit, display, invitations, invitee_list, mailing
 from .access import get_assessment_for_user
 from .forms import InviteeFilterForm, InviteeImportForm, OpenLinkForm
-from .models import Assessment, Invitation, OpenLink, Response
+from .models import Assessment, EmailSend, Invitation, OpenLink, Response
 
 
 def _invitations_page(
@@ -60,6 +60,7 @@ def _invitations_page(
         "joined_count": counts["joined"],
         "open_links": _open_links(assessment),
         "remind_count": invitations.reminder_candidates(assessment=assessment).count(),
+        "sending": mailing.sending_progress(assessment),
     }
     return render(request, "assessment/invitations/list.html", ctx, status=status)
 
@@ -201,13 +202,50 @@ def _import_message(result: invitations.ImportResult, *, merged: int) -> str:
 @require_POST
 @_returns_to_list
 def invitations_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue the invitations not sent yet, or schedule them for the opening.
+
+    Returns at once: a background job emails them, and the pages show how
+    far it has got.
+    """
     assessment, _ = get_assessment_for_user(request, pk, write=True)
-    if assessment.status == Assessment.Status.CLOSED:
-        messages.error(request, "The assessment is closed: reopen it to invite.")
+    try:
+        when = mailing.invitations_when(assessment)
+    except mailing.NotNow as refusal:
+        messages.error(request, str(refusal))
         return redirect("assessment:invitations", pk=assessment.pk)
-    result = invitations.invitations_send(assessment=assessment)
-    _record_sending(request, assessment, result, "invitations.sent")
-    _report_sending(request, result, "invitation")
+    unsent = mailing.unsent(assessment).count()
+    if not unsent:
+        messages.info(request, "Everyone on the list has been sent an invitation.")
+        return redirect("assessment:invitations", pk=assessment.pk)
+    mailing.send_start(
+        assessment=assessment,
+        kind=EmailSend.Kind.INVITATION,
+        user=request.user,
+        scheduled_for=when,
+    )
+    people = ngettext("%s person", "%s people", unsent) % display.count(unsent)
+    if when is None:
+        audit.record(
+            assessment=assessment,
+            action="invitations.sent",
+            user=request.user,
+            detail=f"Sending to {people}.",
+        )
+        messages.success(request, f"Sending invitations to {people}.")
+    else:
+        day = display.date(when)
+        audit.record(
+            assessment=assessment,
+            action="invitations.scheduled",
+            user=request.user,
+            detail=f"For {day}, the opening date ({people} so far).",
+        )
+        messages.success(
+            request,
+            f"Invitations scheduled for {day}, the opening date: the assessment "
+            "opens that morning and everyone not sent an invitation by then is "
+            "emailed.",
+        )
     return redirect("assessment:invitations", pk=assessment.pk)
 
 
@@ -219,44 +257,22 @@ def invitations_remind(request: HttpRequest, pk: int) -> HttpResponse:
     if not assessment.is_open:
         messages.error(request, "Reminders go out only while the assessment is open.")
         return redirect("assessment:invitations", pk=assessment.pk)
-    result = invitations.invitations_remind(assessment=assessment)
-    _record_sending(request, assessment, result, "invitations.reminded")
-    _report_sending(request, result, "reminder")
+    count = invitations.reminder_candidates(assessment=assessment).count()
+    if not count:
+        messages.info(request, "Nobody to send a reminder to.")
+        return redirect("assessment:invitations", pk=assessment.pk)
+    mailing.send_start(
+        assessment=assessment, kind=EmailSend.Kind.REMINDER, user=request.user
+    )
+    people = ngettext("%s person", "%s people", count) % display.count(count)
+    audit.record(
+        assessment=assessment,
+        action="invitations.reminded",
+        user=request.user,
+        detail=f"Sending to {people}.",
+    )
+    messages.success(request, f"Sending reminders to {people}.")
     return redirect("assessment:invitations", pk=assessment.pk)
-
-
-def _record_sending(
-    request: HttpRequest,
-    assessment: Assessment,
-    result: invitations.SendResult,
-    action: str,
-) -> None:
-    if result.sent or result.failed:
-        detail = f"{result.sent} sent" + (
-            f", {result.failed} refused by the mail server." if result.failed else "."
-        )
-        audit.record(
-            assessment=assessment, action=action, user=request.user, detail=detail
-        )
-
-
-def _report_sending(
-    request: HttpRequest, result: invitations.SendResult, kind: str
-) -> None:
-    if result.sent:
-        messages.success(
-            request,
-            ngettext(f"%d {kind} sent.", f"%d {kind}s sent.", result.sent)
-            % result.sent,
-        )
-    elif not result.failed:
-        messages.info(request, f"Nobody to send a {kind} to.")
-    if result.failed:
-        messages.error(
-            request,
-            f"{result.failed} could not be sent: the mail server refused them. "
-            "Try again later.",
-        )
 
 
 @login_required
@@ -267,28 +283,72 @@ def invitation_resend(
 ) -> HttpResponse:
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     invitation = get_object_or_404(
-        assessment.invitations.exclude(email="").select_related(
-            "assessment__organisation"
-        ),
-        pk=invitation_pk,
+        assessment.invitations.exclude(email=""), pk=invitation_pk
     )
-    if assessment.status == Assessment.Status.CLOSED:
-        messages.error(request, "The assessment is closed: reopen it to invite.")
-    elif invitations.invitation_resend(invitation=invitation):
-        audit.record(
-            assessment=assessment,
-            action="invitations.sent",
-            user=request.user,
-            detail="1 sent again with a new link.",
-        )
-        messages.success(
-            request,
-            f"Invitation sent again to {invitation.email} with a new link; "
-            "the earlier link no longer works.",
-        )
-    else:
-        messages.error(request, "The mail server refused the message. Try again.")
+    if not assessment.is_open:
+        messages.error(request, mailing.NOT_OPEN_FOR_EMAILS[assessment.status])
+        return redirect("assessment:invitations", pk=assessment.pk)
+    mailing.send_start(
+        assessment=assessment,
+        kind=EmailSend.Kind.RESEND,
+        user=request.user,
+        invitation=invitation,
+    )
+    audit.record(
+        assessment=assessment,
+        action="invitations.sent",
+        user=request.user,
+        detail="1 sent again with a new link.",
+    )
+    messages.success(
+        request,
+        f"Invitation being sent again to {invitation.email} with a new link; "
+        "the earlier link no longer works once it has gone out.",
+    )
     return redirect("assessment:invitations", pk=assessment.pk)
+
+
+@login_required
+@require_POST
+@_returns_to_list
+def emails_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue again every email of the assessment that failed."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    back = request.POST.get("next") == "detail"
+    target = assessment.get_absolute_url() if back else None
+    if not assessment.is_open:
+        messages.error(request, mailing.NOT_OPEN_FOR_EMAILS[assessment.status])
+    else:
+        count = mailing.failed_retry(assessment=assessment, user=request.user)
+        if count:
+            audit.record(
+                assessment=assessment,
+                action="invitations.retried",
+                user=request.user,
+                detail=f"{display.count(count)} queued again.",
+            )
+            messages.success(
+                request,
+                ngettext("%s email queued again.", "%s emails queued again.", count)
+                % display.count(count),
+            )
+        else:
+            messages.info(request, "No failed email to retry.")
+    return redirect(target or reverse("assessment:invitations", args=[assessment.pk]))
+
+
+@login_required
+def sending_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sending progress panel alone, polled by static/js/sending.js."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    ctx = {
+        "assessment": assessment,
+        "sending": mailing.sending_progress(assessment),
+        "back": request.GET.get("from") == "detail",
+    }
+    response = render(request, "assessment/invitations/_sending.html", ctx)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

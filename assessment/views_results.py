@@ -18,14 +18,15 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
+from django.urls import reverse
+from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from . import audit, charts, evidence, exports, reports, scoring, snapshots
 from .access import get_assessment_for_user
 from .disclosure import shown_results
-from .models import Answer, Level, Membership
-from .report_content import PAPER_SIZES, ReportOptions, image_uri
+from .models import Answer, Level, Membership, ReportFile
+from .report_content import PAPER_SIZES, NothingPublished, ReportOptions, image_uri
 from .scoring import (
     CONTESTED_AT,
     OTHER_PERSONAS,
@@ -261,37 +262,102 @@ class ReportOptionsForm(forms.Form):
     comments = forms.BooleanField(required=False)
 
 
-@login_required
-@require_GET
-def report_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """Send the assessment's PDF report to an owner or a viewer."""
-    assessment, role = get_assessment_for_user(request, pk)
-    form = ReportOptionsForm(request.GET)
+def _report_options(request: HttpRequest, data, role: str) -> ReportOptions | None:
+    """Return the report options asked for; None (with a message) if invalid."""
+    form = ReportOptionsForm(data)
     if not form.is_valid():
         messages.error(request, "Choose A4 or US Letter to download the report.")
-        return redirect(assessment)
+        return None
     include_comments = form.cleaned_data["comments"]
     if include_comments and role != Membership.Role.OWNER:
         raise PermissionDenied("Only owners choose to include comments.")
-    options = ReportOptions(
+    return ReportOptions(
         paper=form.cleaned_data["paper"] or "a4", include_comments=include_comments
     )
-    try:
-        pdf = reports.report_pdf(assessment, options, user_id=request.user.pk)
-    except reports.ReportError as exc:
-        messages.error(request, str(exc))
+
+
+# Seconds between two looks of the "being prepared" page.
+REPORT_REFRESH_SECONDS = 3
+
+
+@login_required
+@require_GET
+def report_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the PDF report, or a page that waits for its render.
+
+    A report not rendered yet is queued (once, however many ask) and this
+    page refreshes itself until the download is there: no JavaScript needed.
+    """
+    assessment, role = get_assessment_for_user(request, pk)
+    options = _report_options(request, request.GET, role)
+    if options is None:
         return redirect(assessment)
+    try:
+        report = reports.report_request(assessment, options)
+    except NothingPublished as exc:
+        messages.info(request, str(exc))
+        return redirect(assessment)
+    file = None
+    if report.status == ReportFile.Status.READY:
+        file = reports.report_open(report)
+    if file is None:
+        return _report_waiting(request, assessment, report, options)
     audit.record(
         assessment=assessment,
         action="report.downloaded",
         user=request.user,
         detail=f"{PAPER_SIZES[options.paper]}"
-        + (", with comments." if include_comments else "."),
+        + (", with comments." if options.include_comments else "."),
     )
-    response = HttpResponse(pdf, content_type="application/pdf")
+    with file:
+        content = file.read()  # a few hundred kB at most
+    response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=reports.report_filename(assessment)
     )
     # The report holds an organisation's results: keep it out of shared caches.
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _report_waiting(request, assessment, report, options) -> HttpResponse:
+    """Show that the report is being prepared, or why it failed."""
+    failed = reports.report_failed(report)
+    ctx = {
+        "assessment": assessment,
+        "report": report,
+        "failed": failed,
+        "error": report.error or reports.CRASHED,
+        "query": _report_query(options),
+        "query_string": urlencode(_report_query(options)),
+        "paper": PAPER_SIZES[options.paper],
+        "refresh": None if failed else REPORT_REFRESH_SECONDS,
+    }
+    response = render(request, "assessment/results/report_waiting.html", ctx)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def report_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue a failed report's render again, then wait for it."""
+    assessment, role = get_assessment_for_user(request, pk)
+    options = _report_options(request, request.POST, role)
+    if options is None:
+        return redirect(assessment)
+    try:
+        report = reports.report_request(assessment, options)
+    except NothingPublished as exc:
+        messages.info(request, str(exc))
+        return redirect(assessment)
+    reports.report_retry(report)
+    query = urlencode(_report_query(options))
+    return redirect(reverse("assessment:report", args=[assessment.pk]) + "?" + query)
+
+
+def _report_query(options: ReportOptions) -> dict[str, str]:
+    """Return the download link's query string for these options."""
+    return {"paper": options.paper} | (
+        {"comments": "1"} if options.include_comments else {}
+    )

@@ -257,6 +257,12 @@ vars().update(email_from_env("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env_str(
     "DEFAULT_FROM_EMAIL", "FinOps assessments <finops@localhost>"
 )
+# A mail server that stops answering fails the message after this many
+# seconds (then it is retried), instead of holding a worker forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# A worker's claim on a batch of emails lapses after this many seconds; a
+# job then takes over from a worker that vanished (see assessment.mailing).
+EMAIL_JOB_LEASE_SECONDS = env_int("EMAIL_JOB_LEASE_SECONDS", 300)
 # Absolute links in emails need the public address of the site.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -328,8 +334,11 @@ EVIDENCE_MEMORY_LIMIT = env_str("EVIDENCE_MEMORY_LIMIT", "512MB")
 EVIDENCE_THREADS = env_int("EVIDENCE_THREADS", 2)
 EVIDENCE_TEMP_DIR = env_str("EVIDENCE_TEMP_DIR", "")
 
-# How many PDF reports one user may render at the same time.
-REPORT_MAX_CONCURRENT_RENDERS = env_int("REPORT_MAX_CONCURRENT_RENDERS", 1)
+# PDF reports render in background jobs, each in a child process stopped
+# after this many seconds. The engine is named by its dotted path because the
+# child process imports it (a test swaps in a slow one).
+REPORT_RENDER_SECONDS = env_int("REPORT_RENDER_SECONDS", 60)
+REPORT_PDF_ENGINE = "assessment.pdf.weasyprint_pdf"
 
 # Joins through open links allowed per hour, per link and per client address.
 OPEN_LINK_JOINS_PER_HOUR = env_int("OPEN_LINK_JOINS_PER_HOUR", 100)

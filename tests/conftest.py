@@ -40,6 +40,12 @@ def _tasks_run_immediately(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path_factory):
+    """Keep stored files (reports, uploads) out of the project's folder."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
 _TINY_PDF = tiny_pdf()
 
 
@@ -53,9 +59,9 @@ def _pdf_rendering_stubbed(request, monkeypatch):
     if request.node.get_closest_marker("real_pdf"):
         return
 
-    def stubbed_html_to_pdf(html: str, *, extra_css: str = "", check=None) -> bytes:
-        if check:
-            check()
+    def stubbed_html_to_pdf(
+        html: str, *, extra_css: str = "", seconds: float | None = None
+    ) -> bytes:
         return _TINY_PDF
 
     monkeypatch.setattr(pdf, "html_to_pdf", stubbed_html_to_pdf)

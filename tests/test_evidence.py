@@ -415,16 +415,16 @@ def test_the_report_without_cost_data_has_no_evidence_section(rated):
     assert "Evidence from cost data" not in report_html(rated, ReportOptions())
 
 
-def test_new_cost_data_changes_the_report_fingerprint(
+def test_new_cost_data_changes_the_report_version(
     client, processed, rated, tmp_path, django_capture_on_commit_callbacks
 ):
     from assessment.report_content import ReportOptions
-    from assessment.reports import report_fingerprint
+    from assessment.reports import report_key, report_version
 
-    before = report_fingerprint(rated, ReportOptions())
+    before = report_key(report_version(rated, ReportOptions()))
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, rated, [csv_file(tmp_path, name="again.csv")])
-    assert report_fingerprint(rated, ReportOptions()) != before
+    assert report_key(report_version(rated, ReportOptions())) != before
 
 
 @pytest.mark.real_pdf

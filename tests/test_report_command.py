@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from assessment.models import RenderedReport
+from assessment.models import ReportFile
 from tests.factories import create_hand_example
 
 
@@ -12,7 +12,7 @@ def test_it_writes_the_pdf_to_the_given_file(organisation, framework, tmp_path):
     target = tmp_path / "report.pdf"
     call_command("render_report", str(assessment.pk), "-o", str(target))
     assert target.read_bytes().startswith(b"%PDF")
-    assert RenderedReport.objects.filter(assessment=assessment).count() == 1
+    assert ReportFile.objects.filter(assessment=assessment).count() == 1
 
 
 def test_an_unknown_assessment_is_a_clear_error(db, tmp_path):

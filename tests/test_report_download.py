@@ -1,14 +1,19 @@
-"""Downloading the PDF report: access, file, cache and the render limits."""
+"""Downloading the PDF report: access, options, the stored file."""
 
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from assessment import reports
-from assessment.models import Answer, RenderedReport
-from assessment.report_content import ReportOptions
-from assessment.reports import render_slot, report_fingerprint
-from tests.factories import AL, DI, FC, create_answered_response, create_hand_example
+from assessment.models import ReportFile
+from tests.factories import (
+    AL,
+    DI,
+    FC,
+    create_answered_response,
+    create_hand_example,
+    publish_snapshot,
+)
 
 
 @pytest.fixture
@@ -23,15 +28,15 @@ def url(assessment):
 
 @pytest.fixture
 def renders(monkeypatch):
-    """Count real renders (a cache hit makes none)."""
+    """Count real renders (a stored report makes none)."""
     calls = []
-    original = reports.render_pdf
+    original = reports.pdf.html_to_pdf
 
     def counting(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(reports, "render_pdf", counting)
+    monkeypatch.setattr(reports.pdf, "html_to_pdf", counting)
     return calls
 
 
@@ -84,98 +89,58 @@ def test_a_second_download_of_unchanged_data_renders_nothing(
     client, owner, viewer, url, renders
 ):
     client.force_login(owner)
-    first = client.get(url).content
+    first = client.get(url)
     client.force_login(viewer)
-    second = client.get(url).content
-    assert first == second
+    second = client.get(url)
+    assert first.content == second.content
     assert len(renders) == 1
-    assert RenderedReport.objects.count() == 1
+    assert ReportFile.objects.get().status == ReportFile.Status.READY
 
 
-def test_a_changed_answer_or_option_renders_again(
-    client, owner, assessment, url, renders
-):
+def test_another_option_is_another_report(client, owner, url, renders):
     client.force_login(owner)
     client.get(url)
-    answer = Answer.objects.filter(response__assessment=assessment).first()
-    answer.value = 3 if answer.value != 3 else 0
-    answer.save()
-    client.get(url)
     client.get(url, {"paper": "letter"})
-    assert len(renders) == 3
+    assert len(renders) == 2
+    assert ReportFile.objects.count() == 2
 
 
-def test_the_fingerprint_follows_targets_and_new_responses(assessment):
-    options = ReportOptions()
-    before = report_fingerprint(assessment, options)
-    assert report_fingerprint(assessment, options) == before
-    scoped = assessment.scoped_capabilities.first()
-    scoped.target_level = 3 if scoped.target_level != 3 else 1
-    scoped.save()
-    after_target = report_fingerprint(assessment, options)
-    assert after_target != before
-    create_answered_response(
-        assessment=assessment, persona="engineering", answers={DI: 2, AL: 2, FC: 2}
-    )
-    assert report_fingerprint(assessment, options) != after_target
-    assert report_fingerprint(assessment, ReportOptions(paper="letter")) != (
-        report_fingerprint(assessment, options)
-    )
-
-
-def test_the_cached_download_costs_the_same_queries_for_more_respondents(
+def test_the_stored_download_costs_the_same_queries_for_more_respondents(
     client, owner, assessment, url, django_assert_num_queries
 ):
     client.force_login(owner)
     client.get(url)
-    with django_assert_num_queries(QUERIES_CACHED):
+    with django_assert_num_queries(QUERIES_STORED):
         client.get(url)
     for _ in range(5):
         create_answered_response(
             assessment=assessment, persona="engineering", answers={DI: 2, AL: 1, FC: 2}
         )
+    publish_snapshot(assessment=assessment)
     client.get(url)
-    with django_assert_num_queries(QUERIES_CACHED):
+    with django_assert_num_queries(QUERIES_STORED):
         client.get(url)
 
 
-# Session and user, the assessment with the role, nine fingerprint queries
-# (the published results among them), the cached PDF and the audit trail's row.
-QUERIES_CACHED = 14
+# Session and user, the assessment with the role, the version's queries
+# (snapshot, evidence run, seven catalogue models and one link table, the
+# advice's importance, personas and tracked actions), the report's row in a
+# savepoint, its refresh and the audit trail's row.
+QUERIES_STORED = 21
 
 
-def test_a_user_already_rendering_is_asked_to_wait(
-    client, owner, assessment, url, renders
+def test_nothing_published_says_so_and_queues_nothing(
+    client, owner, organisation, framework
 ):
+    assessment = create_hand_example(
+        organisation=organisation, framework=framework, published=False
+    )
     client.force_login(owner)
-    with render_slot(owner.pk):
-        response = client.get(url)
-    assert response.status_code == 302
-    assert "still being prepared" in error_messages(response)[0]
-    assert renders == []
-    # The slot is free again once the first render is over.
-    assert client.get(url).status_code == 200
-
-
-def test_the_limit_is_per_user(client, owner, viewer, url):
-    client.force_login(viewer)
-    with render_slot(owner.pk):
-        assert client.get(url).status_code == 200
-
-
-def test_a_render_over_its_budget_fails_with_a_message(
-    client, owner, assessment, url, monkeypatch
-):
-    monkeypatch.setattr(reports, "RENDER_BUDGET", 0.0)
-    client.force_login(owner)
-    response = client.get(url)
+    response = client.get(reverse("assessment:report", args=[assessment.pk]))
     assert response.status_code == 302
     assert response.url == assessment.get_absolute_url()
-    assert "took too long" in error_messages(response)[0]
-    assert not RenderedReport.objects.exists()
-    # The failed render released its slot.
-    monkeypatch.setattr(reports, "RENDER_BUDGET", 60.0)
-    assert client.get(url).status_code == 200
+    assert "No results are published yet" in error_messages(response)[0]
+    assert not ReportFile.objects.exists()
 
 
 def test_the_assessment_page_offers_the_download(client, owner, viewer, assessment):

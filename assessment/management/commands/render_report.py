@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from assessment import audit
 from assessment.models import Assessment
 from assessment.report_content import PAPER_SIZES, ReportOptions
-from assessment.reports import ReportError, report_filename, report_pdf
+from assessment.reports import ReportError, report_filename, report_now
 
 
 class Command(BaseCommand):
@@ -37,7 +37,7 @@ class Command(BaseCommand):
             paper=options["paper"], include_comments=options["comments"]
         )
         try:
-            pdf = report_pdf(assessment, report_options)
+            pdf = report_now(assessment, report_options)
         except ReportError as exc:
             raise CommandError(str(exc)) from exc
         audit.record(
