@@ -21,6 +21,8 @@ ACTIONS = {
     "comments.unpublished": "hid participants' comments from viewers",
     "invitations.sent": "sent invitations",
     "invitations.reminded": "sent reminders",
+    "invitations.scheduled": "scheduled invitations",
+    "invitations.retried": "retried emails that failed",
     "invitations.removed": "removed an invitee",
     "links.open_created": "created an open link",
     "links.open_deactivated": "switched off an open link",

@@ -12,7 +12,6 @@ every open link. Joins through open links are rate-limited per link and per
 client address in the shared (database) cache.
 """
 
-import base64
 import codecs
 import csv
 import datetime
@@ -25,15 +24,16 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 
+from . import display
 from .models import (
     Assessment,
     Invitation,
@@ -42,13 +42,17 @@ from .models import (
     Persona,
     Response,
 )
-from .progress import Progress, progress_by_invitation
+from .progress import Progress
 from .text import plain_text
-from .tokens import hash_token, new_token
+from .tokens import derived_token, hash_token, new_token
 
 logger = logging.getLogger(__name__)
 
-MAX_IMPORT_LINES = 5000
+# An organisation-wide list in one go (a 1 MB upload holds about as many).
+MAX_IMPORT_LINES = 20_000
+# Rows per INSERT or UPDATE statement when importing: bounded statements
+# whatever the list's length.
+IMPORT_BATCH = 1000
 BUSINESS_UNIT_MAX = Invitation._meta.get_field("business_unit").max_length
 EMAIL_MAX = Invitation._meta.get_field("email").max_length
 LINE_TOO_LONG = "This line is too long to be one participant."
@@ -174,7 +178,8 @@ def parse_invitees(
             LineError(
                 MAX_IMPORT_LINES + 1,
                 "",
-                f"At most {MAX_IMPORT_LINES} lines can be imported at once.",
+                f"At most {display.count(MAX_IMPORT_LINES)} lines can be imported "
+                "at once.",
             )
         )
         lines = lines[:MAX_IMPORT_LINES]
@@ -289,11 +294,16 @@ def invitations_import(
     A merged invitee who has not started yet takes the new persona and
     business unit; one who has started keeps them, as their answers were
     routed by them.
+
+    A fixed number of queries per IMPORT_BATCH lines: one reads the
+    addresses already invited, the rest write in batches. No link is made
+    here (sending the invitation makes it), so no token is hashed per line.
     """
-    emails = [i.email for i in invitees]
     existing = {
         inv.email: inv
-        for inv in assessment.invitations.filter(email__in=emails).annotate(
+        for inv in assessment.invitations.filter(email__in=[i.email for i in invitees])
+        .only("pk", "assessment", "email", "persona", "business_unit")
+        .annotate(
             has_response=Exists(Response.objects.filter(invitation=OuterRef("pk")))
         )
     }
@@ -318,9 +328,10 @@ def invitations_import(
             changed.append(invitation)
         else:
             unchanged += 1
-    # No link yet: sending the invitation creates it.
-    Invitation.objects.bulk_create(added)
-    Invitation.objects.bulk_update(changed, ["persona", "business_unit"])
+    Invitation.objects.bulk_create(added, batch_size=IMPORT_BATCH)
+    Invitation.objects.bulk_update(
+        changed, ["persona", "business_unit"], batch_size=IMPORT_BATCH
+    )
     return ImportResult(len(added), len(changed), unchanged)
 
 
@@ -330,7 +341,6 @@ def invitations_import(
 
 
 OPEN_LINK_SALT = "assessment.invitations.open-link"
-OPEN_LINK_TOKEN_BYTES = 24  # 192 bits, as personal links
 # Joins are counted per fixed window of this many seconds.
 JOIN_WINDOW = 3600
 
@@ -342,9 +352,7 @@ def open_link_token(secret: str) -> str:
     working link, and a new SECRET_KEY gives other tokens, retiring every
     open link.
     """
-    digest = salted_hmac(OPEN_LINK_SALT, secret, algorithm="sha256").digest()
-    raw = digest[:OPEN_LINK_TOKEN_BYTES]
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return derived_token(OPEN_LINK_SALT, secret)
 
 
 @transaction.atomic
@@ -440,11 +448,11 @@ def invitation_url(token: str) -> str:
     return settings.SITE_URL + reverse("assessment:survey", args=[token])
 
 
-def _message(
+def invitation_message(
     invitation: Invitation,
     token: str,
     *,
-    kind: str,
+    reminder: bool,
     progress: Progress,
     connection,
 ) -> EmailMultiAlternatives:
@@ -459,7 +467,7 @@ def _message(
         "assessment": assessment,
         "organisation": assessment.organisation,
         "link": invitation_url(token),
-        "reminder": kind == "reminder",
+        "reminder": reminder,
         "days_left": assessment.days_left(),
         "progress": progress,
     }
@@ -476,78 +484,9 @@ def _message(
     return message
 
 
-@dataclass(frozen=True)
-class SendResult:
-    sent: int
-    failed: int
-
-
-def _send(invitations: list[Invitation], *, kind: str) -> list[Invitation]:
-    """Email each invitation a fresh link; return those that went out.
-
-    Only the links of messages the mail server accepted are stored, so a
-    failure part-way leaves the rest as they were (and is logged, not shown
-    to the owner as an error page).
-    """
-    sent, tokens = [], []
-    if not invitations:
-        return sent
-    progress = progress_by_invitation(
-        assessment_id=invitations[0].assessment_id, invitations=invitations
-    )
-    try:
-        with get_connection() as connection:
-            for invitation in invitations:
-                token, token_hash = new_token()
-                _message(
-                    invitation,
-                    token,
-                    kind=kind,
-                    progress=progress[invitation.pk],
-                    connection=connection,
-                ).send()
-                tokens.append(
-                    InvitationToken(invitation=invitation, token_hash=token_hash)
-                )
-                sent.append(invitation)
-    except OSError:  # smtplib errors are OSErrors too
-        logger.exception("Sending %s emails failed after %d", kind, len(sent))
-    InvitationToken.objects.bulk_create(tokens)
-    return sent
-
-
-def _with_email(assessment: Assessment) -> QuerySet[Invitation]:
-    return assessment.invitations.exclude(email="").select_related(
-        "assessment__organisation", "persona"
-    )
-
-
-def invitations_send(*, assessment: Assessment) -> SendResult:
-    """Send every invitation not sent yet."""
-    if assessment.status == Assessment.Status.CLOSED:
-        return SendResult(0, 0)
-    pending = list(_with_email(assessment).filter(sent_at__isnull=True))
-    sent = _send(pending, kind="invitation")
-    now = timezone.now()
-    for invitation in sent:
-        invitation.sent_at = now
-    Invitation.objects.bulk_update(sent, ["sent_at"])
-    return SendResult(len(sent), len(pending) - len(sent))
-
-
-@transaction.atomic
-def invitation_resend(*, invitation: Invitation) -> bool:
-    """Email the invitation again with a new link; earlier links stop working.
-
-    Return False if the mail server refused it (earlier links then still work).
-    """
-    earlier = list(invitation.tokens.values_list("pk", flat=True))
-    if not _send([invitation], kind="invitation"):
-        return False
-    InvitationToken.objects.filter(pk__in=earlier).delete()
-    invitation.sent_at = timezone.now()
-    invitation.save(update_fields=["sent_at"])
-    return True
+def with_email(assessment: Assessment) -> QuerySet[Invitation]:
+    """Return the invitees who have an address (open-link joiners have none)."""
+    return assessment.invitations.exclude(email="")
 
 
 def reminder_candidates(
@@ -555,7 +494,7 @@ def reminder_candidates(
 ) -> QuerySet[Invitation]:
     """Return the invitees to remind: sent, not submitted, not reminded lately."""
     candidates = (
-        _with_email(assessment)
+        with_email(assessment)
         .filter(sent_at__isnull=False)
         .exclude(response__status=Response.Status.SUBMITTED)
     )
@@ -565,26 +504,3 @@ def reminder_candidates(
             Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=since)
         ).filter(sent_at__lte=since)
     return candidates
-
-
-def invitations_remind(
-    *, assessment: Assessment, min_interval: datetime.timedelta | None = None
-) -> SendResult:
-    """Remind invitees who have not submitted; return how many were reminded.
-
-    Only an open assessment sends reminders. Each reminder carries a fresh
-    link (earlier ones keep working) and is recorded in `last_reminded_at`
-    and `reminder_count`.
-    """
-    if assessment.status != Assessment.Status.OPEN:
-        return SendResult(0, 0)
-    pending = list(
-        reminder_candidates(assessment=assessment, min_interval=min_interval)
-    )
-    sent = _send(pending, kind="reminder")
-    now = timezone.now()
-    for invitation in sent:
-        invitation.last_reminded_at = now
-        invitation.reminder_count += 1
-    Invitation.objects.bulk_update(sent, ["last_reminded_at", "reminder_count"])
-    return SendResult(len(sent), len(pending) - len(sent))

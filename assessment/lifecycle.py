@@ -15,11 +15,10 @@ from .models import (
     Level,
     Organisation,
     Persona,
-    ResultsSnapshot,
     ScopedCapability,
 )
 from .reports import report_prepare
-from .snapshots import snapshot_rethreshold, snapshot_take
+from .snapshots import snapshot_close, snapshot_rethreshold
 
 
 @transaction.atomic
@@ -125,9 +124,7 @@ def assessment_close(*, assessment: Assessment, user=None) -> None:
     assessment.status = Assessment.Status.CLOSED
     assessment.closed_at = timezone.now()
     assessment.save(update_fields=["status", "closed_at"])
-    snapshot_take(
-        assessment=assessment, reason=ResultsSnapshot.Reason.CLOSED, user=user
-    )
+    snapshot_close(assessment=assessment, user=user)
     transaction.on_commit(lambda: report_prepare(assessment), robust=True)
 
 

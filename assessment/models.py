@@ -325,6 +325,14 @@ class Assessment(models.Model):
         help_text="Participants' links work until then, even if the usual time "
         "after closing has passed.",
     )
+    remind_every_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Remind those who have not submitted every this many days "
+        "until closing; empty for no automatic reminders.",
+    )
+    # When the reminders job next runs; it claims a run by moving this on.
+    reminders_next_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -398,8 +406,19 @@ class ScopedCapability(models.Model):
         Assessment, models.CASCADE, related_name="scoped_capabilities"
     )
     capability = models.ForeignKey(Capability, models.PROTECT, related_name="+")
+
+    class Importance(models.TextChoices):
+        HIGH = "high", "High"
+        NORMAL = "normal", "Normal"
+        LOW = "low", "Low"
+
     target_level = models.PositiveSmallIntegerField(
         choices=Level.choices, default=Level.WALK
+    )
+    # How much closing this capability's gap matters to the organisation:
+    # advice weighs each gap by it (`advice.IMPORTANCE_WEIGHTS`).
+    importance = models.CharField(
+        max_length=6, choices=Importance.choices, default=Importance.NORMAL
     )
     personas = models.ManyToManyField(
         Persona,
@@ -516,6 +535,109 @@ class InvitationToken(models.Model):
 
     def __str__(self) -> str:
         return f"Link of {self.invitation} created {self.created_at:%Y-%m-%d}"
+
+
+class EmailSend(models.Model):
+    """One click on "Send invitations", "Remind" or "Re-send" (or a schedule).
+
+    Its emails go out from background jobs, one `EmailDelivery` per invitee;
+    the owner follows their progress on the assessment's pages.
+    """
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", "Invitations"
+        REMINDER = "reminder", "Reminders"
+        RESEND = "resend", "Invitation sent again"
+
+    assessment = models.ForeignKey(
+        Assessment, models.CASCADE, related_name="email_sends"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Not sent before then (the opening date of a draft); None: at once.
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    # Reminders: skip invitees invited or reminded less than this ago.
+    min_interval = models.DurationField(null=True, blank=True)
+    # Set once its deliveries are listed; later clicks make new sends.
+    prepared_at = models.DateTimeField(null=True, blank=True)
+    # A job promises to have claimed more deliveries by then; past it, the
+    # watchdog job takes over from a worker that vanished.
+    expected_by = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Why nothing could be sent (the assessment closed, or failed to open).
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["assessment", "-created_at", "-pk"]
+        indexes = [models.Index(fields=["assessment", "finished_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.assessment}"
+
+
+class EmailDelivery(models.Model):
+    """One email of a send to one invitee: exactly one per (invitee, send).
+
+    The link's token is stored (hashed) before the message goes to the mail
+    server, and the delivery is marked sent right after the server accepts
+    it, so a job stopped half-way never leaves a dead link and a retried one
+    skips what went out. A retried delivery emails the same link: its raw
+    token is derived from `secret` and SECRET_KEY, as open links are, and the
+    secret is cleared once sent.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    send = models.ForeignKey(EmailSend, models.CASCADE, related_name="deliveries")
+    invitation = models.ForeignKey(
+        Invitation, models.CASCADE, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=10, choices=EmailSend.Kind.choices)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    token = models.ForeignKey(
+        InvitationToken, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    secret = models.CharField(max_length=64, blank=True, editable=False)
+    last_error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["send", "pk"]
+        indexes = [models.Index(fields=["send", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invitation", "send"], name="assessment_delivery_once"
+            ),
+            # Two sends of the same kind never both wait to email one person.
+            models.UniqueConstraint(
+                fields=["invitation", "kind"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="assessment_delivery_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind_label} to {self.invitation} ({self.status})"
+
+    @property
+    def kind_label(self) -> str:
+        """What the email was, in the singular: "reminder"."""
+        return {"invitation": "invitation", "reminder": "reminder"}.get(
+            self.kind, "invitation sent again"
+        )
 
 
 class Response(models.Model):
@@ -943,3 +1065,52 @@ class ResultsSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Results of {self.assessment} published {self.created_at:%Y-%m-%d}"
+
+
+class PlanAction(models.Model):
+    """An action of an assessment's plan that the FinOps team tracks to done.
+
+    Created from a plan action of the report (`action_key` names it; it is
+    empty for an action written by hand); the next round shows its status
+    beside the capabilities it moves.
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        DROPPED = "dropped", "Dropped"
+
+    assessment = models.ForeignKey(
+        Assessment, models.CASCADE, related_name="plan_actions"
+    )
+    action_key = models.SlugField(max_length=80, blank=True)
+    title = models.TextField(max_length=1000)
+    kpi = models.CharField("KPI", max_length=200, blank=True)
+    capabilities = models.ManyToManyField(Capability, related_name="+")
+    owner_name = models.CharField(
+        "owner",
+        max_length=254,
+        blank=True,
+        help_text="A name, or the email address of an invitee.",
+    )
+    due_on = models.DateField("due", null=True, blank=True)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PLANNED
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["assessment", "created_at", "pk"]
+        constraints = [
+            # One tracked action per plan action: the button cannot add it twice.
+            models.UniqueConstraint(
+                fields=["assessment", "action_key"],
+                condition=~Q(action_key=""),
+                name="assessment_planaction_one_per_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title[:80]

@@ -56,3 +56,28 @@ def report_render_task(report_id: int) -> None:
     from .reports import report_render
 
     report_render(report_id)
+
+
+@task()
+def email_send_task(send_id: int, watchdog: bool = False) -> int:
+    """Email one batch of a send (invitations, reminders or a re-send).
+
+    `mailing.send_process` claims deliveries before sending and skips those
+    sent, so a repeated or overlapping run emails nobody twice; it enqueues
+    the next run while emails remain.
+    """
+    from .mailing import send_process
+
+    return send_process(send_id, watchdog=watchdog)
+
+
+@task()
+def reminders_task(assessment_id: int) -> None:
+    """Queue an assessment's reminders of the day (every N days, as set).
+
+    `reminders.reminders_run` claims the day in one conditional update, so a
+    duplicate job does nothing; it schedules the next day's run.
+    """
+    from .reminders import reminders_run
+
+    reminders_run(assessment_id)

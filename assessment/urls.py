@@ -41,6 +41,8 @@ urlpatterns = [
         A + "invitations/send/", invitations.invitations_send, name="invitations_send"
     ),
     path(A + "invitations/remind/", invitations.invitations_remind, name="remind"),
+    path(A + "emails/retry/", invitations.emails_retry, name="emails_retry"),
+    path(A + "emails/progress/", invitations.sending_progress, name="sending"),
     path(
         A + "invitations/<int:invitation_pk>/resend/",
         invitations.invitation_resend,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from . import audit, invitations, lifecycle, snapshots
+from . import audit, invitations, lifecycle, looks, mailing, reminders
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
 from .disclosure import shown_participation, shown_participation_list
 from .forms import (
@@ -100,6 +100,9 @@ def assessment_create(request: HttpRequest, org: str) -> HttpResponse:
             opens_on=d["opens_on"],
             closes_on=d["closes_on"],
         )
+        reminders.reminders_set(
+            assessment=assessment, every_days=d["remind_every_days"]
+        )
         audit.record(
             assessment=assessment, action="assessment.created", user=request.user
         )
@@ -136,6 +139,8 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ctx["remind_count"] = invitations.reminder_candidates(
             assessment=assessment
         ).count()
+        ctx["sending"] = mailing.sending_progress(assessment)
+        reminders.reminders_keep_going(assessment)
         ctx["links_expire_at"] = assessment.links_expire_at()
         ctx["links_expired"] = assessment.links_expired()
         ctx["link_days"] = settings.SURVEY_LINK_DAYS_AFTER_CLOSE
@@ -152,6 +157,7 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "anonymity_threshold": assessment.anonymity_threshold,
         "opens_on": assessment.opens_on,
         "closes_on": assessment.closes_on,
+        "remind_every_days": assessment.remind_every_days,
         "comments_published": assessment.comments_published,
     }
     data = request.POST if request.method == "POST" else None
@@ -182,6 +188,10 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except lifecycle.LifecycleError as error:
             form.add_error(None, str(error))
         else:
+            reminders.reminders_set(
+                assessment=assessment, every_days=d["remind_every_days"]
+            )
+            mailing.scheduled_follow_opening(assessment)
             if d["comments_published"] != was_published:
                 audit.record(
                     assessment=assessment,
@@ -335,7 +345,7 @@ def assessment_close(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment": assessment,
         "organisation": assessment.organisation,
         "participation": participation_summary(assessment=assessment),
-        "publish": snapshots.publish_state(assessment),
+        "left_out": looks.close_plan(assessment),
         "action": "close",
     }
     return render(request, "assessment/assessment_confirm.html", ctx)
@@ -445,6 +455,7 @@ def framework(request: HttpRequest) -> HttpResponse:
             .prefetch_related(
                 "aliases",
                 "default_personas",
+                "prerequisites",
                 Prefetch("next_steps__owner"),
             )
         )

@@ -4,20 +4,22 @@ Viewers see participation counts on the assessment page, never who was
 invited.
 """
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from . import audit, invitations
+from . import audit, display, invitations, invitee_list, mailing
 from .access import get_assessment_for_user
-from .forms import InviteeImportForm, OpenLinkForm
-from .models import Assessment, Invitation, OpenLink, Response
-from .participation import joined_through_open_link
+from .forms import InviteeFilterForm, InviteeImportForm, OpenLinkForm
+from .models import Assessment, EmailSend, Invitation, OpenLink, Response
 
 
 def _invitations_page(
@@ -29,40 +31,95 @@ def _invitations_page(
     parsed: invitations.ParsedInvitees | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    invitees = list(
-        assessment.invitations.select_related("persona", "response").order_by(
-            "persona__position", "email", "pk"
-        )
+    """Render the page: one page of the list, its filters and the forms.
+
+    The same queries whatever the size of the list (see invitee_list).
+    """
+    state = _list_state(request)
+    personas = list(assessment.personas.all())
+    counts = invitee_list.invitee_counts(assessment=assessment, personas=personas)
+    filter_form = InviteeFilterForm(state, personas=personas, counts=counts)
+    filters = filter_form.filters()
+    page = invitee_list.invitee_page(
+        invitee_list.invitees_matching(assessment=assessment, **filters),
+        state.get("page"),
     )
-    _number_joiners(invitees)
-    joined = sum(1 for i in invitees if joined_through_open_link(i))
+    state = _with_page(state, page.number)
     ctx = {
         "assessment": assessment,
         "organisation": assessment.organisation,
         "form": form or InviteeImportForm(),
         "link_form": link_form or OpenLinkForm(assessment=assessment),
         "parsed": parsed,
-        "invitees": invitees,
-        "invited_count": len(invitees) - joined,
-        "joined_count": joined,
+        "filter_form": filter_form,
+        "filtered": bool(filters),
+        "page": page,
+        "page_links": _page_links(assessment, state, page),
+        "list_state": state.urlencode(),
+        "invited_count": counts["invited"],
+        "joined_count": counts["joined"],
         "open_links": _open_links(assessment),
         "remind_count": invitations.reminder_candidates(assessment=assessment).count(),
+        "sending": mailing.sending_progress(assessment),
     }
     return render(request, "assessment/invitations/list.html", ctx, status=status)
 
 
-def _number_joiners(invitees: list[Invitation]) -> None:
-    """Name open-link participants 1, 2, ... in the order they joined.
+def _list_state(request: HttpRequest) -> QueryDict:
+    """Return the list's filters and page: the address's, or a form's `list`.
 
-    Numbered within the assessment: a database id would tell how many
-    people joined other assessments.
+    Every form of the page carries the list's state in a `list` field, so an
+    action, or the page rendered again after a post (an import with bad
+    lines), keeps them.
     """
-    joiners = sorted((i for i in invitees if not i.email), key=lambda i: i.pk)
-    for number, invitation in enumerate(joiners, start=1):
-        invitation.label = f"Open-link participant {number}"
-    for invitation in invitees:
-        if invitation.email:
-            invitation.label = invitation.email
+    if request.method == "POST":
+        return invitee_list.list_state(QueryDict(request.POST.get("list", "")))
+    return invitee_list.list_state(request.GET)
+
+
+def _with_page(state: QueryDict, number: int) -> QueryDict:
+    """Return the state showing page `number` (the first has no parameter)."""
+    state = state.copy()
+    state.pop("page", None)
+    if number > 1:
+        state["page"] = str(number)
+    return state
+
+
+def _page_links(
+    assessment: Assessment, state: QueryDict, page: Page
+) -> list[tuple[str, str | None, bool]]:
+    """Return (label, address or None for a gap, is current) per page link."""
+    base = reverse("assessment:invitations", args=[assessment.pk])
+    links = []
+    for number in page.paginator.get_elided_page_range(page.number):
+        if number == page.paginator.ELLIPSIS:
+            links.append((number, None, False))
+            continue
+        query = _with_page(state, number).urlencode()
+        address = f"{base}?{query}" if query else base
+        links.append((str(number), address, number == page.number))
+    return links
+
+
+def _returns_to_list(view):
+    """Send an action posted from the list back to the same filtered page.
+
+    The list's forms carry its state (filters, page) in a `list` field; when
+    the view redirects to the bare list, the state is added back.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
+        response = view(request, pk, *args, **kwargs)
+        state = _list_state(request).urlencode()
+        if state and isinstance(response, HttpResponseRedirect):
+            address, hash_, fragment = response.url.partition("#")
+            if address == reverse("assessment:invitations", args=[pk]):
+                response["Location"] = f"{address}?{state}{hash_}{fragment}"
+        return response
+
+    return wrapper
 
 
 def _open_links(assessment: Assessment) -> list[OpenLink]:
@@ -82,6 +139,7 @@ def _open_links(assessment: Assessment) -> list[OpenLink]:
 
 
 @login_required
+@_returns_to_list
 def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
     """List invitees with their status; add more from pasted lines or a CSV."""
     assessment, _ = get_assessment_for_user(request, pk, write=True)
@@ -129,109 +187,173 @@ def _import_message(result: invitations.ImportResult, *, merged: int) -> str:
     parts = []
     if result.added:
         parts.append(
-            ngettext("%d participant added", "%d participants added", result.added)
-            % result.added
+            ngettext("%s participant added", "%s participants added", result.added)
+            % display.count(result.added)
         )
     if result.updated:
-        parts.append(f"{result.updated} updated")
+        parts.append(f"{display.count(result.updated)} updated")
     if result.unchanged + merged:
-        parts.append(f"{result.unchanged + merged} already on the list (merged)")
+        already = display.count(result.unchanged + merged)
+        parts.append(f"{already} already on the list (merged)")
     return "; ".join(parts) + "." if parts else ""
 
 
 @login_required
 @require_POST
+@_returns_to_list
 def invitations_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue the invitations not sent yet, or schedule them for the opening.
+
+    Returns at once: a background job emails them, and the pages show how
+    far it has got.
+    """
     assessment, _ = get_assessment_for_user(request, pk, write=True)
-    if assessment.status == Assessment.Status.CLOSED:
-        messages.error(request, "The assessment is closed: reopen it to invite.")
+    try:
+        when = mailing.invitations_when(assessment)
+    except mailing.NotNow as refusal:
+        messages.error(request, str(refusal))
         return redirect("assessment:invitations", pk=assessment.pk)
-    result = invitations.invitations_send(assessment=assessment)
-    _record_sending(request, assessment, result, "invitations.sent")
-    _report_sending(request, result, "invitation")
+    unsent = mailing.unsent(assessment).count()
+    if not unsent:
+        messages.info(request, "Everyone on the list has been sent an invitation.")
+        return redirect("assessment:invitations", pk=assessment.pk)
+    mailing.send_start(
+        assessment=assessment,
+        kind=EmailSend.Kind.INVITATION,
+        user=request.user,
+        scheduled_for=when,
+    )
+    people = ngettext("%s person", "%s people", unsent) % display.count(unsent)
+    if when is None:
+        audit.record(
+            assessment=assessment,
+            action="invitations.sent",
+            user=request.user,
+            detail=f"Sending to {people}.",
+        )
+        messages.success(request, f"Sending invitations to {people}.")
+    else:
+        day = display.date(when)
+        audit.record(
+            assessment=assessment,
+            action="invitations.scheduled",
+            user=request.user,
+            detail=f"For {day}, the opening date ({people} so far).",
+        )
+        messages.success(
+            request,
+            f"Invitations scheduled for {day}, the opening date: the assessment "
+            "opens that morning and everyone not sent an invitation by then is "
+            "emailed.",
+        )
     return redirect("assessment:invitations", pk=assessment.pk)
 
 
 @login_required
 @require_POST
+@_returns_to_list
 def invitations_remind(request: HttpRequest, pk: int) -> HttpResponse:
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     if not assessment.is_open:
         messages.error(request, "Reminders go out only while the assessment is open.")
         return redirect("assessment:invitations", pk=assessment.pk)
-    result = invitations.invitations_remind(assessment=assessment)
-    _record_sending(request, assessment, result, "invitations.reminded")
-    _report_sending(request, result, "reminder")
+    count = invitations.reminder_candidates(assessment=assessment).count()
+    if not count:
+        messages.info(request, "Nobody to send a reminder to.")
+        return redirect("assessment:invitations", pk=assessment.pk)
+    mailing.send_start(
+        assessment=assessment, kind=EmailSend.Kind.REMINDER, user=request.user
+    )
+    people = ngettext("%s person", "%s people", count) % display.count(count)
+    audit.record(
+        assessment=assessment,
+        action="invitations.reminded",
+        user=request.user,
+        detail=f"Sending to {people}.",
+    )
+    messages.success(request, f"Sending reminders to {people}.")
     return redirect("assessment:invitations", pk=assessment.pk)
-
-
-def _record_sending(
-    request: HttpRequest,
-    assessment: Assessment,
-    result: invitations.SendResult,
-    action: str,
-) -> None:
-    if result.sent or result.failed:
-        detail = f"{result.sent} sent" + (
-            f", {result.failed} refused by the mail server." if result.failed else "."
-        )
-        audit.record(
-            assessment=assessment, action=action, user=request.user, detail=detail
-        )
-
-
-def _report_sending(
-    request: HttpRequest, result: invitations.SendResult, kind: str
-) -> None:
-    if result.sent:
-        messages.success(
-            request,
-            ngettext(f"%d {kind} sent.", f"%d {kind}s sent.", result.sent)
-            % result.sent,
-        )
-    elif not result.failed:
-        messages.info(request, f"Nobody to send a {kind} to.")
-    if result.failed:
-        messages.error(
-            request,
-            f"{result.failed} could not be sent: the mail server refused them. "
-            "Try again later.",
-        )
 
 
 @login_required
 @require_POST
+@_returns_to_list
 def invitation_resend(
     request: HttpRequest, pk: int, invitation_pk: int
 ) -> HttpResponse:
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     invitation = get_object_or_404(
-        assessment.invitations.exclude(email="").select_related(
-            "assessment__organisation"
-        ),
-        pk=invitation_pk,
+        assessment.invitations.exclude(email=""), pk=invitation_pk
     )
-    if assessment.status == Assessment.Status.CLOSED:
-        messages.error(request, "The assessment is closed: reopen it to invite.")
-    elif invitations.invitation_resend(invitation=invitation):
-        audit.record(
-            assessment=assessment,
-            action="invitations.sent",
-            user=request.user,
-            detail="1 sent again with a new link.",
-        )
-        messages.success(
-            request,
-            f"Invitation sent again to {invitation.email} with a new link; "
-            "the earlier link no longer works.",
-        )
-    else:
-        messages.error(request, "The mail server refused the message. Try again.")
+    if not assessment.is_open:
+        messages.error(request, mailing.NOT_OPEN_FOR_EMAILS[assessment.status])
+        return redirect("assessment:invitations", pk=assessment.pk)
+    mailing.send_start(
+        assessment=assessment,
+        kind=EmailSend.Kind.RESEND,
+        user=request.user,
+        invitation=invitation,
+    )
+    audit.record(
+        assessment=assessment,
+        action="invitations.sent",
+        user=request.user,
+        detail="1 sent again with a new link.",
+    )
+    messages.success(
+        request,
+        f"Invitation being sent again to {invitation.email} with a new link; "
+        "the earlier link no longer works once it has gone out.",
+    )
     return redirect("assessment:invitations", pk=assessment.pk)
 
 
 @login_required
 @require_POST
+@_returns_to_list
+def emails_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue again every email of the assessment that failed."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    back = request.POST.get("next") == "detail"
+    target = assessment.get_absolute_url() if back else None
+    if not assessment.is_open:
+        messages.error(request, mailing.NOT_OPEN_FOR_EMAILS[assessment.status])
+    else:
+        count = mailing.failed_retry(assessment=assessment, user=request.user)
+        if count:
+            audit.record(
+                assessment=assessment,
+                action="invitations.retried",
+                user=request.user,
+                detail=f"{display.count(count)} queued again.",
+            )
+            messages.success(
+                request,
+                ngettext("%s email queued again.", "%s emails queued again.", count)
+                % display.count(count),
+            )
+        else:
+            messages.info(request, "No failed email to retry.")
+    return redirect(target or reverse("assessment:invitations", args=[assessment.pk]))
+
+
+@login_required
+def sending_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sending progress panel alone, polled by static/js/sending.js."""
+    assessment, _ = get_assessment_for_user(request, pk, write=True)
+    ctx = {
+        "assessment": assessment,
+        "sending": mailing.sending_progress(assessment),
+        "back": request.GET.get("from") == "detail",
+    }
+    response = render(request, "assessment/invitations/_sending.html", ctx)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+@_returns_to_list
 def invitation_delete(
     request: HttpRequest, pk: int, invitation_pk: int
 ) -> HttpResponse:
@@ -257,6 +379,7 @@ def invitation_delete(
 
 @login_required
 @require_POST
+@_returns_to_list
 def open_link_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Create (or replace) a persona's open link; the list shows its address."""
     assessment, _ = get_assessment_for_user(request, pk, write=True)
@@ -285,6 +408,7 @@ def open_link_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@_returns_to_list
 def open_link_deactivate(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     link = get_object_or_404(

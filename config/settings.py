@@ -257,6 +257,12 @@ vars().update(email_from_env("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env_str(
     "DEFAULT_FROM_EMAIL", "FinOps assessments <finops@localhost>"
 )
+# A mail server that stops answering fails the message after this many
+# seconds (then it is retried), instead of holding a worker forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# A worker's claim on a batch of emails lapses after this many seconds; a
+# job then takes over from a worker that vanished (see assessment.mailing).
+EMAIL_JOB_LEASE_SECONDS = env_int("EMAIL_JOB_LEASE_SECONDS", 300)
 # Absolute links in emails need the public address of the site.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

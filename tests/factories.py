@@ -43,9 +43,10 @@ capabilities are given by slug:
   domain=), routing_form_data(assessment=) for the routing form's POST
 - DK, NA (answer values) and DI, AL, FC, BU (capability slugs)
 
-PDF: every test gets a tiny valid PDF instead of WeasyPrint's render (the
-report's HTML is still built, the time budget still checked). Mark a test
-`@pytest.mark.real_pdf` only when it reads the PDF's text or layout.
+PDF: every test gets a tiny valid PDF from `assessment.pdf.html_to_pdf`
+instead of WeasyPrint's render in a child process (the report's HTML is still
+built). Mark a test `@pytest.mark.real_pdf` only when it reads the PDF's text
+or layout, or is about the render itself.
 
 Parallel: `make test` runs `pytest -n 2` (pytest-xdist); each worker has its
 own test database, so never rely on ids or on another test's data.

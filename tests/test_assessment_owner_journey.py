@@ -54,12 +54,18 @@ def test_an_owner_runs_a_round_through_the_ui(client, owner, framework):
     )
     invitations_url = reverse("assessment:invitations", args=[assessment.pk])
     client.post(invitations_url, {"lines": lines})
+    # A draft without an opening date sends nothing, and says so.
+    page = client.post(
+        reverse("assessment:invitations_send", args=[assessment.pk]), follow=True
+    )
+    assert "The assessment is a draft: open it first" in page.content.decode()
+    assert mail.outbox == []
+
+    # Open it and send; participants answer (the survey is another screen).
+    client.post(reverse("assessment:open", args=[assessment.pk]))
     client.post(reverse("assessment:invitations_send", args=[assessment.pk]))
     assert len(mail.outbox) == 20
     assert all(m.alternatives for m in mail.outbox)
-
-    # Open it; participants answer (the survey is another issue's screen).
-    client.post(reverse("assessment:open", args=[assessment.pk]))
     invitations = list(Invitation.objects.order_by("email"))
     for invitation in invitations[:5]:
         respond_to_invitation(invitation=invitation, submitted=True)

@@ -203,14 +203,14 @@ def test_saving_without_changes_records_nothing(logged_in, assessment):
 def test_sending_invitations_and_reminders_is_recorded(logged_in, assessment):
     create_invitation(assessment=assessment, email="ana@x.io", persona="finance")
     create_invitation(assessment=assessment, email="li@x.io", persona="engineering")
+    Assessment.objects.filter(pk=assessment.pk).update(status="open")
     logged_in.post(reverse("assessment:invitations_send", args=[assessment.pk]))
     assert len(mail.outbox) == 2
-    Assessment.objects.filter(pk=assessment.pk).update(status="open")
     logged_in.post(reverse("assessment:remind", args=[assessment.pk]))
     events = list(assessment.audit_events.order_by("pk"))
     assert [(e.action, e.detail) for e in events] == [
-        ("invitations.sent", "2 sent."),
-        ("invitations.reminded", "2 sent."),
+        ("invitations.sent", "Sending to 2 people."),
+        ("invitations.reminded", "Sending to 2 people."),
     ]
 
 

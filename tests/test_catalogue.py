@@ -332,3 +332,145 @@ def test_a_version_loaded_before_prerequisites_and_ids_gains_them(framework):
     forecasting = framework.capabilities.get(slug="forecasting")
     assert forecasting.prerequisites.filter(slug="allocation").exists()
     assert not NextStep.objects.filter(action_key="").exists()
+
+
+# ---------------------------------------------------------------------------
+# Shipped content
+# ---------------------------------------------------------------------------
+
+# Words by which an action can name its owner's own persona.
+OWNER_WORDS = {
+    "finops-practitioner": ["finops practitioner", "finops lead", "finops team"],
+    "engineering": ["engineering", "engineers"],
+    "operations": ["operations"],
+    "finance": ["finance"],
+    "product": [
+        "product manager",
+        "product managers",
+        "product owners",
+        "product leads",
+    ],
+    "procurement": ["procurement"],
+    "leadership": ["leadership", "executives", "business unit leaders"],
+    "itam": ["it asset management", "asset management team", "itam"],
+    "itfm-tbm": ["it finance", "itfm", "tbm team"],
+    "itsm-itil": ["itsm team", "service management team"],
+    "security": ["security", "security team"],
+    "sustainability": ["sustainability team"],
+}
+WITH_OWNER = (
+    r"\b((agree|review|confirm)\w* (\w+ )?|sign-off |reported (back )?|at )?"
+    r"(with|to|from|at|ask|have) (the |each )?({words})\b"
+)
+
+
+def test_no_owner_is_told_to_work_with_themselves(framework):
+    for step in NextStep.objects.filter(capability__version=framework).select_related(
+        "owner"
+    ):
+        words = "|".join(map(re.escape, OWNER_WORDS[step.owner.slug]))
+        found = re.search(WITH_OWNER.format(words=words), step.action.lower())
+        assert found is None, (step.owner.slug, step.action)
+
+
+def test_the_owner_check_catches_the_old_wording():
+    action = "agree with finance the cost center hierarchy."
+    words = "|".join(OWNER_WORDS["finance"])
+    assert re.search(WITH_OWNER.format(words=words), action)
+
+
+@pytest.mark.parametrize(
+    "action_key",
+    [
+        "agree-shared-cost-rules",
+        "set-budget-alerts-largest-accounts",
+        "write-finops-charter",
+        "send-monthly-showback",
+    ],
+)
+def test_repeated_actions_share_one_identity(framework, action_key):
+    steps = NextStep.objects.filter(
+        capability__version=framework, action_key=action_key
+    )
+    assert steps.values("capability").distinct().count() >= 2
+    assert steps.values("action", "owner", "kpi").distinct().count() == 1
+
+
+def test_shared_cost_rules_serve_allocation_and_chargeback(framework):
+    slugs = NextStep.objects.filter(
+        capability__version=framework, action_key="agree-shared-cost-rules"
+    ).values_list("capability__slug", flat=True)
+    assert set(slugs) == {"allocation", "invoicing-chargeback"}
+
+
+WIDENED = {
+    "finops-education-enablement": [
+        "finops-practitioner",
+        "engineering",
+        "operations",
+        "finance",
+        "product",
+        "procurement",
+        "leadership",
+        "itam",
+        "itfm-tbm",
+        "itsm-itil",
+        "security",
+        "sustainability",
+    ],
+    "reporting-analytics": ["engineering", "finance", "product", "leadership"],
+    "governance-policy-risk": ["engineering", "finance", "procurement"],
+    "licensing-saas": ["finance"],
+    "unit-economics": ["leadership", "engineering"],
+    "data-ingestion": ["engineering", "finance"],
+}
+
+
+@pytest.mark.parametrize(("capability", "personas"), WIDENED.items())
+def test_routing_reaches_the_people_who_can_judge(framework, capability, personas):
+    routed = framework.capabilities.get(slug=capability).default_personas
+    assert set(personas) <= set(routed.values_list("slug", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("name", "capability"),
+    [
+        ("Cost Allocation", "Allocation"),
+        ("Managing Shared Cost", "Allocation"),
+        ("Managing Anomalies", "Anomaly Management"),
+        ("Data Analysis and Showback", "Reporting & Analytics"),
+        ("Measuring Unit Costs", "Unit Economics"),
+        ("Resource Utilization & Efficiency", "Usage Optimization"),
+        ("Managing Commitment Based Discounts", "Rate Optimization"),
+        ("Data Ingestion & Normalization", "Data Ingestion"),
+        ("Budget Management", "Budgeting"),
+        ("Chargeback & Finance Integration", "Invoicing & Chargeback"),
+    ],
+)
+def test_2022_names_lead_to_todays_capability(framework, name, capability):
+    alias = CapabilityAlias.objects.get(capability__version=framework, name=name)
+    assert alias.capability.name == capability
+    assert "2022" in alias.versions
+
+
+def test_assessment_levels_follow_the_foundations_cadence(framework):
+    assessment = framework.capabilities.get(slug="finops-assessment")
+    assert "once a year" in assessment.signs(Level.CRAWL)[0]
+    walk = " ".join(assessment.signs(Level.WALK))
+    assert "every six months or every quarter" in walk
+    assert "at least yearly" not in walk
+    assert "continuous" in assessment.signs(Level.RUN)[0]
+
+
+def test_signs_stay_on_their_own_capability(framework):
+    def signs(slug: str) -> str:
+        item = framework.capabilities.get(slug=slug)
+        return " ".join(
+            sign.lower() for level in Level if level for sign in item.signs(level)
+        )
+
+    assert "unit" not in signs("reporting-analytics")
+    assert "forecast" not in signs("executive-strategy-alignment")
+    assert "decision" in signs("executive-strategy-alignment")
+    assert "estimate-to-actual" not in signs("architecting-workload-placement")
+    assert "estimated versus actual" not in signs("architecting-workload-placement")

@@ -87,6 +87,8 @@ ROWS = [
     Row("assessment:invitations_send", _a, "post", write=True, owner_status=302),
     Row("assessment:remind", _a, "post", write=True, owner_status=302),
     Row("assessment:invitation_resend", _inv, "post", write=True, owner_status=302),
+    Row("assessment:sending", _a, write=True),
+    Row("assessment:emails_retry", _a, "post", write=True, owner_status=302),
     Row("assessment:invitation_delete", _inv, "post", write=True, owner_status=302),
     Row(
         "assessment:open_link_create",

@@ -45,7 +45,7 @@ def browser():
 
 @pytest.fixture
 def survey_url(live_server):
-    """An open assessment and an Engineering invitation (3 pages, 6 questions)."""
+    """An open assessment and an Engineering invitation (4 pages, 11 questions)."""
     # live_server is transactional: the session's catalogue has been flushed.
     for path in catalogue_files():
         load_catalogue(read_catalogue(path))
@@ -91,7 +91,7 @@ def test_a_participant_answers_leaves_resumes_and_submits(browser, survey_url):
     second = browser.new_context()
     page = second.new_page()
     page.goto(survey_url)
-    expect(page.get_by_text("3 of 6 answered")).to_be_visible()
+    expect(page.get_by_text("6 of 11 answered")).to_be_visible()
     page.get_by_role("link", name="Continue without changes").click()
     expect(page.get_by_role("heading", name="Optimize Usage & Cost")).to_be_visible()
     page.get_by_role("button", name="Understand Usage & Cost").click()
@@ -101,12 +101,13 @@ def test_a_participant_answers_leaves_resumes_and_submits(browser, survey_url):
     expect(page.locator("textarea").first).to_have_value("Budgets reviewed quarterly.")
     page.get_by_role("button", name="Save and next").click()
 
-    # The last page by keyboard: focus a choice and select it with Space.
-    questions = page.locator("fieldset.question")
-    for index in range(questions.count()):
-        questions.nth(index).locator("input[value='3']").focus()
-        page.keyboard.press("Space")
-    page.get_by_role("button", name="Save and review").click()
+    # The last two pages by keyboard: focus a choice and select it with Space.
+    for button in ("Save and next", "Save and review"):
+        questions = page.locator("fieldset.question")
+        for index in range(questions.count()):
+            questions.nth(index).locator("input[value='3']").focus()
+            page.keyboard.press("Space")
+        page.get_by_role("button", name=button).click()
     expect(page.get_by_text("Every question is answered.")).to_be_visible()
     page.get_by_role("button", name="Submit my answers").click()
 
@@ -115,7 +116,7 @@ def test_a_participant_answers_leaves_resumes_and_submits(browser, survey_url):
     response = Response.objects.get()
     assert (response.status, response.submit_count) == ("submitted", 1)
     values = sorted(response.answers.values_list("value", flat=True))
-    assert values == [1, 2, 2, 3, 3, 3]
+    assert values == [1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 3]
     second.close()
 
 

@@ -38,7 +38,7 @@ def test_it_introduces_the_assessment_and_how_answers_are_used(client, assessmen
     assert assessment.title in html
     closes = assessment.closes_on
     assert f"{closes.day} {closes:%b} {closes.year}" in html
-    assert "6 for your role, about 10 minutes" in html
+    assert "11 for your role, about 20 minutes" in html
     assert "Leadership never sees one person" in html
     assert "fewer than 3 people" in html
     # The personal link is shown to bookmark, and the persona is pre-filled.

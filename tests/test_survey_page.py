@@ -76,6 +76,13 @@ def test_it_shows_every_level_with_its_signs_and_the_other_choices(client, engin
     assert f'for="c-{capability.pk}"' in html
 
 
+def test_it_says_how_to_choose_a_level(client, engineer):
+    token, _ = engineer
+    html = client.get(survey_page_url(token=token, domain=UNDERSTAND)).content.decode()
+    rule = html[html.index('id="answer-rule"') :]
+    assert "highest level whose signs are mostly true" in rule[:400]
+
+
 def test_it_saves_a_page_and_restores_it_when_the_link_is_opened_again(
     client, engineer
 ):

@@ -1,11 +1,18 @@
-"""Remind invitees of every open assessment who have not submitted (for cron)."""
+"""Remind invitees of every open assessment who have not submitted (for cron).
+
+The same path as the owner's button and the scheduled reminders: a send per
+assessment, with one delivery per invitee, run here to the end. Invitees
+reminded within --min-days (by any of the three) are skipped, and nobody
+already waiting for a reminder is queued twice, so cron and the schedule
+never both remind one person the same day.
+"""
 
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
 from assessment import audit
-from assessment.invitations import invitations_remind
+from assessment.mailing import invitations_remind, send_counts, send_run_all
 from assessment.models import Assessment
 
 
@@ -41,19 +48,28 @@ class Command(BaseCommand):
                 raise CommandError(f"No open assessment with id {assessment}.")
         total = failed = 0
         for item in assessments:
-            result = invitations_remind(assessment=item, min_interval=interval)
-            total += result.sent
-            failed += result.failed
-            if result.sent or result.failed:
+            send = invitations_remind(
+                assessment=item, min_interval=interval, enqueue=False
+            )
+            send_run_all(send)
+            counts = send_counts(send)
+            # Refused messages are retried later by the background worker.
+            waiting = counts["queued"] + counts["sending"] + counts["failed"]
+            total += counts["sent"]
+            failed += waiting
+            if counts["sent"] or waiting:
                 audit.record(
                     assessment=item,
                     action="invitations.reminded",
-                    detail=f"{result.sent} sent by the scheduled reminders.",
+                    detail=f"{counts['sent']} sent by the scheduled reminders.",
                 )
                 self.stdout.write(
-                    f"{item.organisation} / {item}: {result.sent} reminded"
-                    + (f", {result.failed} failed" if result.failed else "")
+                    f"{item.organisation} / {item}: {counts['sent']} reminded"
+                    + (f", {waiting} not sent yet" if waiting else "")
                 )
         self.stdout.write(self.style.SUCCESS(f"{total} reminder(s) sent."))
         if failed:
-            raise CommandError(f"{failed} reminder(s) could not be sent.")
+            raise CommandError(
+                f"{failed} reminder(s) could not be sent now; they are retried "
+                "by the background worker and shown to owners if they fail."
+            )
