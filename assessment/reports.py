@@ -214,11 +214,40 @@ def report_request(assessment: Assessment, options: ReportOptions) -> ReportFile
         )
         if created:
             _enqueue(report.pk)
-    if not created and report_stalled(report) and report.attempts < AUTO_RETRIES:
-        report_retry(report)
+    if not created:
+        _revive(report)
     # With the immediate backend (tests) the job has already run.
     report.refresh_from_db()
     return report
+
+
+def report_waited_for(
+    assessment: Assessment, options: ReportOptions, report_id: int
+) -> ReportFile | None:
+    """Return the report a "being prepared" page waits for, or None if gone.
+
+    The page's refresh names its row, so each look costs a query or two
+    instead of the version's dozen (three people waiting look every few
+    seconds). The report is then the version of when they asked.
+    """
+    report = ReportFile.objects.filter(
+        pk=report_id,
+        assessment=assessment,
+        paper=options.paper,
+        include_comments=options.include_comments,
+    ).first()
+    if report is not None and _revive(report):
+        report.refresh_from_db()
+    return report
+
+
+def _revive(report: ReportFile) -> bool:
+    """Queue a report whose worker died again, a few times; True if queued."""
+    return (
+        report_stalled(report)
+        and report.attempts < AUTO_RETRIES
+        and report_retry(report)
+    )
 
 
 def report_stalled(report: ReportFile) -> bool:

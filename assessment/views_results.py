@@ -292,8 +292,12 @@ def report_download(request: HttpRequest, pk: int) -> HttpResponse:
     options = _report_options(request, request.GET, role)
     if options is None:
         return redirect(assessment)
+    report = None
+    waited_for = request.GET.get("report", "")
+    if waited_for.isdigit():  # a look again from the "being prepared" page
+        report = reports.report_waited_for(assessment, options, int(waited_for))
     try:
-        report = reports.report_request(assessment, options)
+        report = report or reports.report_request(assessment, options)
     except NothingPublished as exc:
         messages.info(request, str(exc))
         return redirect(assessment)
@@ -329,7 +333,7 @@ def _report_waiting(request, assessment, report, options) -> HttpResponse:
         "failed": failed,
         "error": report.error or reports.CRASHED,
         "query": _report_query(options),
-        "query_string": urlencode(_report_query(options)),
+        "again": urlencode(_report_query(options) | {"report": report.pk}),
         "paper": PAPER_SIZES[options.paper],
         "refresh": None if failed else REPORT_REFRESH_SECONDS,
     }

@@ -59,6 +59,26 @@ def test_a_report_is_prepared_then_downloaded(client, viewer, url, queue):
     assert pdf_bytes(client.get(url)).startswith(b"%PDF")
 
 
+def test_the_page_looks_again_at_its_own_report(
+    client, owner, organisation, framework, url, queue, django_assert_max_num_queries
+):
+    client.force_login(owner)
+    page = client.get(url).content.decode()
+    report = ReportFile.objects.get()
+    again = f"?paper=a4&amp;report={report.pk}"
+    assert f'content="3;url={again}"' in page
+    # A look names its row: no version to compute (session, user, role, row).
+    with django_assert_max_num_queries(6):
+        assert REFRESH in client.get(url, {"report": report.pk}).content.decode()
+    reports.report_render(report.pk)
+    assert pdf_bytes(client.get(url, {"report": report.pk})).startswith(b"%PDF")
+    # Another assessment's report is not served under this one.
+    other = create_hand_example(organisation=organisation, framework=framework)
+    other_url = reverse("assessment:report", args=[other.pk])
+    client.get(other_url, {"report": report.pk})
+    assert ReportFile.objects.filter(assessment=other).count() == 1
+
+
 def test_one_job_per_report_however_many_ask(client, owner, viewer, url, queue):
     for user in (owner, viewer, viewer):
         client.force_login(user)
