@@ -373,7 +373,8 @@ def _capabilities(names: list[str]) -> str:
 def describe(shortfalls: Iterable[Shortfall]) -> list[str]:
     """Return one phrase per kind of figure, capabilities gathered."""
     by_what: dict[str, list[str]] = {}
-    for shortfall in shortfalls:
+    # Capabilities first, then respondents (whose family has no name).
+    for shortfall in sorted(shortfalls, key=lambda s: not s.name):
         by_what.setdefault(_what(shortfall), []).append(shortfall.name)
     return [
         f"{what} for {_capabilities(names)}" if any(names) else what

@@ -314,6 +314,17 @@ class AssessmentResults:
         return level_name(self.overall_level)
 
     @property
+    def personas_held_back(self) -> bool:
+        """Respondents per persona were left out at closing (`looks`)."""
+        held = self.held_back
+        return held.respondents or "personas" in held.breakdowns
+
+    @property
+    def units_held_back(self) -> bool:
+        held = self.held_back
+        return held.respondents or "units" in held.breakdowns
+
+    @property
     def shown_overall(self) -> Decimal | None:
         return shown_score(self.exact_overall)
 

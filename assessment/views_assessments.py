@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from . import audit, invitations, lifecycle, looks, mailing
+from . import audit, invitations, lifecycle, looks, mailing, reminders
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
 from .disclosure import shown_participation, shown_participation_list
 from .forms import (
@@ -101,6 +101,9 @@ def assessment_create(request: HttpRequest, org: str) -> HttpResponse:
             opens_on=d["opens_on"],
             closes_on=d["closes_on"],
         )
+        reminders.reminders_set(
+            assessment=assessment, every_days=d["remind_every_days"]
+        )
         audit.record(
             assessment=assessment, action="assessment.created", user=request.user
         )
@@ -138,6 +141,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             assessment=assessment
         ).count()
         ctx["sending"] = mailing.sending_progress(assessment)
+        reminders.reminders_keep_going(assessment)
         ctx["links_expire_at"] = assessment.links_expire_at()
         ctx["links_expired"] = assessment.links_expired()
         ctx["link_days"] = settings.SURVEY_LINK_DAYS_AFTER_CLOSE
@@ -154,6 +158,7 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "anonymity_threshold": assessment.anonymity_threshold,
         "opens_on": assessment.opens_on,
         "closes_on": assessment.closes_on,
+        "remind_every_days": assessment.remind_every_days,
         "comments_published": assessment.comments_published,
     }
     data = request.POST if request.method == "POST" else None
@@ -184,6 +189,10 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except lifecycle.LifecycleError as error:
             form.add_error(None, str(error))
         else:
+            reminders.reminders_set(
+                assessment=assessment, every_days=d["remind_every_days"]
+            )
+            mailing.scheduled_follow_opening(assessment)
             if d["comments_published"] != was_published:
                 audit.record(
                     assessment=assessment,

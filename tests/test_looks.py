@@ -346,3 +346,10 @@ def test_no_two_looks_single_out_fewer_than_k_people(
     for data in seen:
         problems += anonymity_checker.check_json(data)
     assert problems == []
+
+
+def test_the_method_page_states_the_rule(client, viewer):
+    client.force_login(viewer)
+    page = client.get(reverse("assessment:method")).content.decode()
+    assert "No working it out by comparing two publications" in page
+    assert "has changed by nobody or by at least <em>k</em> people" in page
