@@ -77,7 +77,12 @@ class CapabilityAliasInline(PlainText, admin.TabularInline):
 class NextStepInline(PlainText, admin.StackedInline):
     model = NextStep
     extra = 0
-    fields = [("from_level", "position"), "action", ("owner", "kpi")]
+    fields = [
+        ("from_level", "position"),
+        "action",
+        ("owner", "kpi"),
+        ("action_key", "first_round_only"),
+    ]
 
 
 @admin.register(Capability)
@@ -86,14 +91,17 @@ class CapabilityAdmin(PlainText, admin.ModelAdmin):
     list_filter = ["version", "domain"]
     search_fields = ["name", "description"]
     filter_horizontal = ["default_personas"]
+    # The graph lives in the catalogue file, where each edge is justified and
+    # the loader rejects cycles; edit it there.
+    readonly_fields = ["prerequisites"]
     inlines = [CapabilityAliasInline, NextStepInline]
 
 
 @admin.register(NextStep)
 class NextStepAdmin(PlainText, admin.ModelAdmin):
     list_display = ["capability", "from_level", "position", "owner", "kpi"]
-    list_filter = ["capability__version", "from_level", "owner"]
-    search_fields = ["action", "kpi"]
+    list_filter = ["capability__version", "from_level", "owner", "first_round_only"]
+    search_fields = ["action", "kpi", "action_key"]
 
 
 class MembershipInline(PlainText, admin.TabularInline):

@@ -25,6 +25,7 @@ BRAND = "#0b3d5c"
 ACCENT = "#1f8a70"
 TARGET = "#d98c1f"
 GRID = "#d0d7de"
+GRID_DARK = "#6b7785"  # the previous round, beside the current one
 # Not started, Crawl, Walk, Run, Don't know, Not applicable (as app.css).
 VALUE_COLOURS = {
     0: "#9aa5b1",
@@ -93,11 +94,15 @@ def _wrap(label: str, width: int = 18) -> str:
 # ---------------------------------------------------------------------------
 
 
-def radar(results: AssessmentResults) -> Figure:
+def radar(
+    results: AssessmentResults, previous: list[float | None] | None = None
+) -> Figure:
     """Plot each domain's score against its target on a 0-3 radar.
 
-    With fewer than three domains a radar is meaningless, so paired bars
-    are drawn instead.
+    `previous` holds the previous round's domain scores, in the order of
+    `results.domains` (None where a domain had none): drawn as a dotted
+    line, so the trend reads on the chart. With fewer than three domains a
+    radar is meaningless, so paired bars are drawn instead.
     """
     domains = results.domains
     if len(domains) < 3:
@@ -112,6 +117,16 @@ def radar(results: AssessmentResults) -> Figure:
     ax.plot(
         closed, [*targets, targets[0]], color=TARGET, linestyle="--", label="Target"
     )
+    if previous and any(p is not None for p in previous):
+        then = [p or 0.0 for p in previous]
+        ax.plot(
+            closed,
+            [*then, then[0]],
+            color=GRID_DARK,
+            linestyle=":",
+            linewidth=1.6,
+            label="Previous round",
+        )
     ax.plot(closed, [*scores, scores[0]], color=BRAND, linewidth=2, label="Current")
     ax.fill(closed, [*scores, scores[0]], color=BRAND, alpha=0.15)
     ax.set_xticks(angles, [_wrap(d.domain.name, 16) for d in domains], fontsize=8)
@@ -184,5 +199,7 @@ def heat_css() -> str:
 # ---------------------------------------------------------------------------
 
 
-def radar_svg(results: AssessmentResults) -> str:
-    return to_svg(radar(results))
+def radar_svg(
+    results: AssessmentResults, previous: list[float | None] | None = None
+) -> str:
+    return to_svg(radar(results, previous))

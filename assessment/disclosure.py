@@ -44,6 +44,7 @@ from .scoring import (
     Comparison,
     DomainResult,
     PersonaDomainScore,
+    ResultsData,
     assessment_results,
     mean,
     round_comparison,
@@ -136,6 +137,8 @@ def shown_participation(
     summary = snapshot_participation(snapshot)
     if 0 < summary.total.submitted < snapshot.anonymity_threshold:
         return None
+    if ResultsData.from_json(snapshot.data).held_back.respondents:
+        return None  # held back at closing (`looks`), like the results' count
     return replace(summary, personas=[])
 
 
@@ -153,6 +156,7 @@ def shown_participation_list(
     rows = assessments.annotate(
         published=Subquery(latest.values("participation")[:1]),
         published_k=Subquery(latest.values("anonymity_threshold")[:1]),
+        held_back=Subquery(latest.values("data__held_back__respondents")[:1]),
     )
     shown = []
     for assessment in rows:
@@ -160,6 +164,8 @@ def shown_participation_list(
         if assessment.published is not None:
             participation = total_of_counts(assessment.published.values())
             if 0 < participation.submitted < assessment.published_k:
+                participation = None
+            if assessment.held_back:  # the count was held back at closing
                 participation = None
         shown.append((assessment, participation))
     return shown
@@ -212,7 +218,9 @@ def disclose(results: AssessmentResults) -> AssessmentResults:
     respondents = results.respondents
     return replace(
         results,
-        respondents=None if 0 < respondents < k else respondents,
+        respondents=None
+        if respondents is not None and 0 < respondents < k
+        else respondents,
         capabilities=swap(results.capabilities),
         domains=domains,
         priorities=swap(results.priorities),
@@ -221,8 +229,11 @@ def disclose(results: AssessmentResults) -> AssessmentResults:
 
 
 def counts_shown(capability: CapabilityResult, k: int) -> bool:
-    """Answer counts and rates need k respondents, and a score if any is scored."""
-    return capability.answered >= k and not capability.too_few
+    """Answer counts and rates need k respondents, and a score if any is scored.
+
+    A capability held back at closing (`looks`) shows none.
+    """
+    return capability.answered >= k and not (capability.too_few or capability.held_back)
 
 
 def _capability(capability: CapabilityResult, k: int) -> CapabilityResult:

@@ -243,6 +243,13 @@ def result_rows(shown: ShownResults) -> tuple[list[str], list[list[Any]]]:
 
 
 def _note(cap: CapabilityResult, k: int) -> str:
+    if cap.held_back:
+        return f"held back: changed by fewer than {k} people since published"
+    if cap.merged:
+        return (
+            f"not broken down: its groups changed by fewer than {k} people "
+            "since published"
+        )
     if cap.too_few or cap.withheld:
         return f"fewer than {k} answers"
     if cap.scored and not cap.broken_down:
@@ -351,6 +358,7 @@ def _capability_json(cap: CapabilityResult) -> dict[str, Any]:
         "answered": cap.answered,
         "scored": cap.scored,
         "too_few": cap.too_few,
+        "held_back": cap.held_back,
         "withheld": cap.withheld,
         "counts": None
         if cap.withheld
@@ -581,7 +589,9 @@ def _write_summary(sheet, shown: ShownResults) -> None:
     assessment = results.assessment
     k = results.k
     responses = (
-        f"fewer than {k} submitted responses"
+        "number of responses held back"
+        if results.held_back.respondents
+        else f"fewer than {k} submitted responses"
         if results.respondents is None
         else f"{results.respondents} submitted response"
         f"{'' if results.respondents == 1 else 's'}"

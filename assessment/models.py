@@ -406,8 +406,19 @@ class ScopedCapability(models.Model):
         Assessment, models.CASCADE, related_name="scoped_capabilities"
     )
     capability = models.ForeignKey(Capability, models.PROTECT, related_name="+")
+
+    class Importance(models.TextChoices):
+        HIGH = "high", "High"
+        NORMAL = "normal", "Normal"
+        LOW = "low", "Low"
+
     target_level = models.PositiveSmallIntegerField(
         choices=Level.choices, default=Level.WALK
+    )
+    # How much closing this capability's gap matters to the organisation:
+    # advice weighs each gap by it (`advice.IMPORTANCE_WEIGHTS`).
+    importance = models.CharField(
+        max_length=6, choices=Importance.choices, default=Importance.NORMAL
     )
     personas = models.ManyToManyField(
         Persona,
@@ -1054,3 +1065,52 @@ class ResultsSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Results of {self.assessment} published {self.created_at:%Y-%m-%d}"
+
+
+class PlanAction(models.Model):
+    """An action of an assessment's plan that the FinOps team tracks to done.
+
+    Created from a plan action of the report (`action_key` names it; it is
+    empty for an action written by hand); the next round shows its status
+    beside the capabilities it moves.
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        DROPPED = "dropped", "Dropped"
+
+    assessment = models.ForeignKey(
+        Assessment, models.CASCADE, related_name="plan_actions"
+    )
+    action_key = models.SlugField(max_length=80, blank=True)
+    title = models.TextField(max_length=1000)
+    kpi = models.CharField("KPI", max_length=200, blank=True)
+    capabilities = models.ManyToManyField(Capability, related_name="+")
+    owner_name = models.CharField(
+        "owner",
+        max_length=254,
+        blank=True,
+        help_text="A name, or the email address of an invitee.",
+    )
+    due_on = models.DateField("due", null=True, blank=True)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PLANNED
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["assessment", "created_at", "pk"]
+        constraints = [
+            # One tracked action per plan action: the button cannot add it twice.
+            models.UniqueConstraint(
+                fields=["assessment", "action_key"],
+                condition=~Q(action_key=""),
+                name="assessment_planaction_one_per_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title[:80]

@@ -8,8 +8,6 @@ without WeasyPrint.
 from __future__ import annotations
 
 import base64
-import math
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -18,8 +16,15 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import charts, display, evidence
+from .advice import (
+    NEAR_GAP,
+    PLAN_LIMIT,
+    ActionProgress,
+    assessment_advice,
+    previous_action_rows,
+)
 from .disclosure import shown_results
-from .models import Answer, Assessment, Level, NextStep
+from .models import Answer, Assessment, Level
 from .participation import ParticipationSummary
 from .scoring import (
     ALL_VALUES,
@@ -37,13 +42,6 @@ TEMPLATE = "assessment/report/report.html"
 # The appendix is capped so that its length (and render time) stays bounded
 # however many participants commented.
 COMMENTS_LIMIT = 300
-
-# Prioritised capabilities whose next steps go all the way to their target.
-DETAILED_PLANS = 5
-# Below the detailed plans, capabilities less than half a level from their
-# target are named rather than given an action: the report stays focused on
-# the gaps that matter.
-NEAR_GAP = Decimal("0.5")
 
 PAPER_SIZES = {"a4": "A4", "letter": "US Letter"}
 
@@ -68,25 +66,6 @@ class ReportOptions:
 
 # Answer values in the order of the distribution bars, with their labels.
 DISTRIBUTION = [(value, Answer.Value(value).label) for value in ALL_VALUES]
-
-
-class Stage(NamedTuple):
-    """The next steps of one move, from a level to the next."""
-
-    from_level: int
-    steps: list[NextStep]
-
-    @property
-    def move(self) -> str:
-        return f"{Level(self.from_level).label} → {Level(self.from_level + 1).label}"
-
-
-@dataclass(frozen=True)
-class StepPlan:
-    """A prioritised capability's next steps, from its level towards its target."""
-
-    result: CapabilityResult
-    stages: list[Stage]
 
 
 def distribution_background(counts: dict[int, int]) -> str:
@@ -121,10 +100,19 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 
 def summary_sentences(
-    results: AssessmentResults, participation: ParticipationSummary | None
+    results: AssessmentResults,
+    participation: ParticipationSummary | None,
+    comparison: Comparison | None = None,
 ) -> list[str]:
-    """Write the executive summary as plain sentences from the figures."""
-    if results.respondents is None:
+    """Write the executive summary as plain sentences from the figures.
+
+    Priorities, disagreement and unknowns are the advice's (decisions and
+    risks): the sentences give who answered, where maturity stands and how
+    it moved.
+    """
+    if results.held_back.respondents:
+        people = "People"  # their number is held back (`looks`)
+    elif results.respondents is None:
         people = f"Fewer than {results.k} people"
     else:
         people = _plural(results.respondents, "person", "people")
@@ -148,11 +136,18 @@ def summary_sentences(
             "maturity level; it fills in as participants submit."
         )
         return sentences
-    sentences.append(
+    overall = (
         f"Overall FinOps maturity is {results.overall_level_name} "
         f"({display.score(results.shown_overall)} on the 0–3 scale), against an "
-        f"average target of {display.score(results.shown_target)}."
+        f"average target of {display.score(results.shown_target)}"
     )
+    if comparison is not None and comparison.overall.change is not None:
+        overall += (
+            f"; {display.change(comparison.overall.change)} since "
+            f"“{comparison.previous.title}” "
+            f"({display.score(comparison.overall.shown_previous)})"
+        )
+    sentences.append(overall + ".")
     scored = sorted(
         (d for d in results.domains if d.exact_score is not None),
         key=lambda d: d.exact_score,
@@ -165,80 +160,9 @@ def summary_sentences(
             f"is {worst.domain.name} ({display.score(worst.shown_score)}, "
             f"{worst.level_name})."
         )
-    below = results.priorities
-    if below:
-        top = [f"{c.capability.name} (gap {display.gap(c.gap)})" for c in below[:3]]
-        sentences.append(
-            f"{_plural(len(below), 'capability', 'capabilities')} of "
-            f"{len(results.capabilities)} "
-            f"{'is' if len(below) == 1 else 'are'} below target; the largest "
-            f"gaps are in {_names(top)}."
-        )
-    else:
+    if not results.priorities:
         sentences.append("Every scored capability meets or exceeds its target.")
-    if results.contested:
-        names = [c.capability.name for c in results.contested[:4]]
-        sentences.append(
-            f"Personas disagree by a full level or more on {_names(names)}"
-            f"{' among others' if len(results.contested) > 4 else ''}: "
-            "such disagreement is a finding in itself and worth a conversation."
-        )
-    unknown = max(
-        (c for c in results.capabilities if c.dont_know_rate),
-        key=lambda c: c.dont_know_rate,
-        default=None,
-    )
-    if unknown is not None and display.shown_percent(unknown.dont_know_rate) >= 20:
-        sentences.append(
-            f"“Don't know” was most frequent for {unknown.capability.name} "
-            f"({display.percent(unknown.dont_know_rate)} of answers), a sign of a "
-            "knowledge gap to close."
-        )
     return sentences
-
-
-def reached_level(result: CapabilityResult) -> int:
-    """Return the last level a prioritised capability has fully reached.
-
-    A score shown as 1.7 is labelled Walk but Walk is not reached yet: its
-    next steps are those from Crawl to Walk. Prioritised capabilities are
-    below their target, so this is always below the target.
-    """
-    return min(math.floor(result.shown_score or 0), result.target - 1)
-
-
-def step_plans(results: AssessmentResults) -> tuple[list[StepPlan], list]:
-    """Return next steps per prioritised capability, and those to sustain.
-
-    One query: the catalogue's next steps of the prioritised capabilities.
-    """
-    capability_ids = [c.capability.pk for c in results.priorities]
-    steps: dict[tuple[int, int], list[NextStep]] = defaultdict(list)
-    for step in NextStep.objects.filter(
-        capability_id__in=capability_ids
-    ).select_related("owner"):
-        steps[(step.capability_id, step.from_level)].append(step)
-    plans = []
-    for result in results.priorities:
-        levels = [
-            level
-            for level in range(reached_level(result), result.target)
-            if steps[(result.capability.pk, level)]
-        ]
-        # The top priorities get the whole path to their target; the others
-        # the first action towards their next level, which keeps the report
-        # focused (and within its page and time budget) when many
-        # capabilities are below target. The app's framework guide lists all.
-        stages = [
-            Stage(level, steps[(result.capability.pk, level)]) for level in levels
-        ]
-        if result.priority > DETAILED_PLANS:
-            stages = [Stage(level, found[:1]) for level, found in stages[:1]]
-        plans.append(StepPlan(result, stages))
-    sustain = [
-        c for c in results.capabilities if c.score is not None and c.priority is None
-    ]
-    return plans, sustain
 
 
 def image_uri(svg: str) -> str:
@@ -268,8 +192,8 @@ def report_context(
         )
     results, participation = shown.results, shown.participation
     comparison = shown.comparison
-    plans, sustain = step_plans(results)
-    drawn = report_charts(results)
+    advice = assessment_advice(results, participation)
+    drawn = report_charts(results, comparison=comparison)
     cost_evidence = evidence.current_evidence(assessment)
     mismatches = evidence.mismatches(results, cost_evidence)
     _, changes = changes_by_name(comparison)
@@ -278,7 +202,11 @@ def report_context(
             "result": domain,
             "heatmap": heatmap_table(domain.capabilities),
             "rows": [
-                capability_row(c, changes.get(c.capability.name))
+                capability_row(
+                    c,
+                    changes.get(c.capability.name),
+                    advice.progress.get(c.capability.pk),
+                )
                 for c in domain.capabilities
             ],
         }
@@ -304,19 +232,15 @@ def report_context(
             (results.personas, "Persona"),
             (results.business_units, "Business unit"),
         ],
-        "summary": summary_sentences(results, participation)
+        "summary": summary_sentences(results, participation, comparison)
         + evidence.summary_sentences(mismatches),
-        "top_priorities": results.priorities[:5],
+        "advice": advice,
+        "previous_actions": previous_action_rows(advice, comparison),
+        "near_gap": NEAR_GAP,
+        "plan_limit": PLAN_LIMIT,
+        "domain_trend": domain_trend(results, comparison),
         "radar": drawn["radar"],
         "domains": domains,
-        "plans": plans[:DETAILED_PLANS],
-        "brief_plans": [p for p in plans[DETAILED_PLANS:] if p.result.gap >= NEAR_GAP],
-        "near_target": [
-            p.result for p in plans[DETAILED_PLANS:] if p.result.gap < NEAR_GAP
-        ],
-        "near_gap": NEAR_GAP,
-        "detailed": DETAILED_PLANS,
-        "sustain": sustain,
         "comparison": comparison,
         "movers": largest_changes(comparison),
         "knowledge_gaps": knowledge_gaps,
@@ -336,15 +260,35 @@ def report_context(
     }
 
 
-def report_charts(results: AssessmentResults) -> dict[str, object]:
+def report_charts(
+    results: AssessmentResults, *, comparison: Comparison | None = None
+) -> dict[str, object]:
     """Draw the report's matplotlib chart, the domain radar, as an SVG data: URI.
 
-    The per-domain bar charts and heatmaps are drawn in HTML (see
-    `capability_row` and `heatmap_table`).
+    The previous round, if any, is drawn on it. The per-domain bar charts
+    and heatmaps are drawn in HTML (see `capability_row` and `heatmap_table`).
     """
     if results.overall is None:
         return {"radar": None}
-    return {"radar": image_uri(charts.to_svg(charts.radar(results)))}
+    svg = charts.to_svg(charts.radar(results, previous_domain_scores(comparison)))
+    return {"radar": image_uri(svg)}
+
+
+def previous_domain_scores(comparison: Comparison | None) -> list[float | None] | None:
+    """Return the previous round's domain scores in the current domains' order."""
+    if comparison is None:
+        return None
+    return [
+        None if d.previous is None else float(d.previous) for d in comparison.domains
+    ]
+
+
+def domain_trend(
+    results: AssessmentResults, comparison: Comparison | None
+) -> list[tuple[object, Delta | None]]:
+    """Pair each domain with its change since the previous round (None without)."""
+    by_domain, _ = changes_by_name(comparison)
+    return [(d, by_domain.get(d.domain.name)) for d in results.domains]
 
 
 @dataclass(frozen=True)
@@ -356,6 +300,7 @@ class CapabilityRow:
     score_percent: float  # bar length on the 0-3 scale
     target_percent: float  # target mark position on the same scale
     change: Delta | None = None  # since the previous round, if any
+    progress: ActionProgress | None = None  # last round's tracked actions
 
 
 def largest_changes(
@@ -373,7 +318,9 @@ def largest_changes(
 
 
 def capability_row(
-    result: CapabilityResult, change: Delta | None = None
+    result: CapabilityResult,
+    change: Delta | None = None,
+    progress: ActionProgress | None = None,
 ) -> CapabilityRow:
     """Return a capability's row, with its score-vs-target bar as percentages.
 
@@ -387,6 +334,7 @@ def capability_row(
         round(float(result.shown_score or 0) / Level.RUN * 100, 2),
         round(result.target / Level.RUN * 100, 2),
         change,
+        progress,
     )
 
 

@@ -24,14 +24,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from . import pdf
 from .catalogue import catalogue_version
 from .evidence import current_run
-from .models import Assessment, ReportFile, ResultsSnapshot
+from .models import Assessment, PlanAction, ReportFile, ResultsSnapshot
 from .report_content import NothingPublished, ReportOptions, heat_styles, report_html
 from .snapshots import latest_snapshot
 
@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 # stored PDFs of unchanged data again.
 REPORT_CODE = (
     "reports.py",
+    "advice.py",
     "report_content.py",
     "pdf.py",
     "scoring.py",
@@ -156,7 +157,29 @@ def report_version(assessment: Assessment, options: ReportOptions) -> dict:
         ],
         "catalogue": catalogue_version(frameworks),
         "code": template_version(),
+        "advice": advice_version(assessment),
     }
+
+
+def advice_version(assessment: Assessment) -> list:
+    """Return what the advice reads besides results and catalogue (3 queries).
+
+    Importance per capability, the personas taking part, and the tracked
+    actions of this round and the previous one (their last change).
+    """
+    importance = sorted(
+        assessment.scoped_capabilities.values_list("capability_id", "importance")
+    )
+    personas = sorted(assessment.personas.values_list("pk", flat=True))
+    rounds = [assessment.pk, assessment.previous_id]
+    actions = PlanAction.objects.filter(assessment_id__in=rounds).aggregate(
+        count=Count("pk"), changed=Max("updated_at")
+    )
+    return [
+        [list(row) for row in importance],
+        personas,
+        [actions["count"], str(actions["changed"])],
+    ]
 
 
 def report_key(version: dict) -> str:

@@ -48,6 +48,7 @@ aggregated rows (`ResultsData`) that viewers' results are computed from.
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -170,6 +171,11 @@ class CapabilityResult:
     # Set by `disclosure`: answer counts and rates withheld (counts empty,
     # answered None), as the row has fewer than k respondents.
     withheld: bool = False
+    # Held back at closing (`looks`): compared with an earlier publication,
+    # its figures changed by fewer than k people. Shown like `too_few`.
+    held_back: bool = False
+    # Not broken down at closing (`looks`), for the same reason.
+    merged: bool = False
     priority: int | None = None
     exact_score: Fraction | None = field(default=None, repr=False, compare=False)
     # Personas with at least one scored answer (own group or pooled), for
@@ -300,11 +306,23 @@ class AssessmentResults:
     business_units: Breakdown
     comments: list[Comment] | None = None
     persona_columns: list[Persona] = field(default_factory=list)
+    held_back: HeldBack = field(default_factory=lambda: HeldBack())
     exact_overall: Fraction | None = field(default=None, repr=False, compare=False)
 
     @property
     def overall_level_name(self) -> str:
         return level_name(self.overall_level)
+
+    @property
+    def personas_held_back(self) -> bool:
+        """Respondents per persona were left out at closing (`looks`)."""
+        held = self.held_back
+        return held.respondents or "personas" in held.breakdowns
+
+    @property
+    def units_held_back(self) -> bool:
+        held = self.held_back
+        return held.respondents or "units" in held.breakdowns
 
     @property
     def shown_overall(self) -> Decimal | None:
@@ -315,6 +333,46 @@ class AssessmentResults:
         """Return the mean target of the capabilities, as displayed."""
         targets = [Fraction(c.target) for c in self.capabilities]
         return shown_score(mean(targets))
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """Figures a closing snapshot leaves out, decided by `looks`.
+
+    `merged`: capabilities shown without persona breakdown; `withheld`:
+    capabilities shown with no figure at all; `breakdowns`: "personas"
+    and/or "units", respondents shown without that breakdown;
+    `respondents`: no respondent count (nor breakdown) at all.
+    """
+
+    merged: frozenset[int] = frozenset()
+    withheld: frozenset[int] = frozenset()
+    breakdowns: frozenset[str] = frozenset()
+    respondents: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.merged or self.withheld or self.breakdowns) or (
+            self.respondents
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "merged": sorted(self.merged),
+            "withheld": sorted(self.withheld),
+            "breakdowns": sorted(self.breakdowns),
+            "respondents": self.respondents,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> HeldBack:
+        if not data:
+            return cls()
+        return cls(
+            merged=frozenset(data["merged"]),
+            withheld=frozenset(data["withheld"]),
+            breakdowns=frozenset(data["breakdowns"]),
+            respondents=data["respondents"],
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -443,20 +501,30 @@ def capability_result(
     target: int,
     by_persona: Mapping[Persona, Counts],
     k: int,
+    *,
+    merged: bool = False,
+    held_back: bool = False,
 ) -> CapabilityResult:
-    """Compute every figure of one capability from its per-persona counts."""
+    """Compute every figure of one capability from its per-persona counts.
+
+    `merged`: one group, no persona breakdown; `held_back`: no score at
+    all (both decided at closing by `looks`).
+    """
     counts = merge_counts(by_persona.values())
     answered = sum(counts.values())
     scored = scored_count(counts)
     too_few = 0 < scored < k
+    no_score = too_few or held_back
     sizes = {persona: scored_count(table) for persona, table in by_persona.items()}
     shown, pooled = pool_groups(sizes, k, order=lambda p: p.position)
+    if merged or held_back:
+        shown, pooled = [], [*shown, *pooled]
     groups = [_group(persona, by_persona[persona]) for persona in shown]
     other = None
     if shown and pooled:
         other = _group(None, merge_counts(by_persona[p] for p in pooled))
     group_means = [g.exact_score for g in [*groups, *([other] if other else [])]]
-    if too_few:
+    if no_score:
         score = None
     elif shown:
         score = mean(group_means)
@@ -467,8 +535,8 @@ def capability_result(
         capability=capability,
         target=target,
         score=_float(score),
-        respondent_mean=None if too_few else _float(counts_mean(counts)),
-        median=None if too_few else _float(counts_median(counts)),
+        respondent_mean=None if no_score else _float(counts_mean(counts)),
+        median=None if no_score else _float(counts_median(counts)),
         level=shown_level(score),
         gap=shown_gap(target, score),
         counts=counts,
@@ -481,6 +549,8 @@ def capability_result(
         disagreement=spread,
         contested=spread is not None and spread >= CONTESTED_AT,
         too_few=too_few,
+        held_back=held_back,
+        merged=merged and not held_back,
         exact_score=score,
         scoring_personas=frozenset(p.pk for p, n in sizes.items() if n),
     )
@@ -537,11 +607,19 @@ def combine(
     *,
     comments: list[Comment] | None = None,
     k: int | None = None,
+    held_back: HeldBack = HeldBack(),
 ) -> AssessmentResults:
     """Assemble the results from already aggregated rows (no queries)."""
     k = assessment.anonymity_threshold if k is None else k
     results = [
-        capability_result(cap, target, answer_counts.get(cap.pk, {}), k)
+        capability_result(
+            cap,
+            target,
+            answer_counts.get(cap.pk, {}),
+            k,
+            merged=cap.pk in held_back.merged,
+            held_back=cap.pk in held_back.withheld,
+        )
         for cap, target in targets
     ]
     ranked = {c.capability.pk: c for c in rank_priorities(results)}
@@ -567,12 +645,19 @@ def combine(
             (c for c in results if c.priority is not None), key=lambda c: c.priority
         ),
         contested=[c for c in results if c.contested],
-        respondents=sum(persona_respondents.values()),
-        personas=breakdown(persona_respondents, k, other=OTHER_PERSONAS),
-        business_units=breakdown(unit_respondents, k, other=OTHER_UNITS),
+        respondents=None
+        if held_back.respondents
+        else sum(persona_respondents.values()),
+        personas=Breakdown([])
+        if held_back.respondents or "personas" in held_back.breakdowns
+        else breakdown(persona_respondents, k, other=OTHER_PERSONAS),
+        business_units=Breakdown([])
+        if held_back.respondents or "units" in held_back.breakdowns
+        else breakdown(unit_respondents, k, other=OTHER_UNITS),
         comments=comments,
         persona_columns=shown_personas(results),
         exact_overall=overall,
+        held_back=held_back,
     )
 
 
@@ -600,9 +685,12 @@ class ResultsData:
     answers: list[tuple[int, int, int, int]]  # (capability, persona, value, n)
     respondents: list[tuple[int, str, int]]  # (persona, business unit, n)
     comments: list[tuple[int, str]] | None = None  # (capability, text)
+    held_back: HeldBack = HeldBack()
 
     def as_json(self) -> dict[str, Any]:
+        held = {"held_back": self.held_back.as_json()} if self.held_back else {}
         return {
+            **held,
             "targets": [list(row) for row in self.targets],
             "answers": [list(row) for row in self.answers],
             "respondents": [list(row) for row in self.respondents],
@@ -619,6 +707,7 @@ class ResultsData:
             answers=[tuple(row) for row in data["answers"]],
             respondents=[tuple(row) for row in data["respondents"]],
             comments=None if comments is None else [tuple(r) for r in comments],
+            held_back=HeldBack.from_json(data.get("held_back")),
         )
 
 
@@ -630,25 +719,37 @@ def submitted_answers(assessment: Assessment):
     )
 
 
-def collect(assessment: Assessment, *, include_comments: bool = False) -> ResultsData:
+def collect(
+    assessment: Assessment,
+    *,
+    include_comments: bool = False,
+    submitted_by: datetime.datetime | None = None,
+) -> ResultsData:
     """Aggregate an assessment's submitted answers in the database.
 
     Three queries (four with comments), whatever the number of respondents.
+    `submitted_by` keeps only the responses last submitted by then (those
+    an earlier snapshot counted and nobody changed since: see `looks`).
     """
+    answers_of = submitted_answers(assessment)
+    responses = Response.objects.filter(
+        assessment=assessment, status=Response.Status.SUBMITTED
+    )
+    if submitted_by is not None:
+        answers_of = answers_of.filter(response__submitted_at__lte=submitted_by)
+        responses = responses.filter(submitted_at__lte=submitted_by)
     targets = list(
         ScopedCapability.objects.filter(assessment=assessment)
         .order_by("capability__position")
         .values_list("capability_id", "target_level")
     )
     answers = list(
-        submitted_answers(assessment)
-        .values_list("capability_id", "response__persona_id", "value")
+        answers_of.values_list("capability_id", "response__persona_id", "value")
         .annotate(n=Count("id"))
         .order_by("capability_id", "response__persona_id", "value")
     )
     respondents = list(
-        Response.objects.filter(assessment=assessment, status=Response.Status.SUBMITTED)
-        .values_list("persona_id", "business_unit")
+        responses.values_list("persona_id", "business_unit")
         .annotate(n=Count("id"))
         .order_by("persona_id", "business_unit")
     )
@@ -705,6 +806,7 @@ def results_from_data(
         by_unit,
         comments=comments,
         k=k,
+        held_back=data.held_back,
     )
 
 

@@ -16,7 +16,7 @@ publication, or the assessment closes again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.db.models import Count, Max, Q
@@ -46,7 +46,7 @@ def snapshot_results(
     """Compute a snapshot's figures, under the threshold it was published with."""
     data = ResultsData.from_json(snapshot.data)
     if not include_comments:
-        data = ResultsData(data.targets, data.answers, data.respondents)
+        data = replace(data, comments=None)
     return results_from_data(snapshot.assessment, data, k=snapshot.anonymity_threshold)
 
 
@@ -56,15 +56,15 @@ def snapshot_participation(snapshot: ResultsSnapshot) -> ParticipationSummary:
     )
 
 
-@transaction.atomic
-def snapshot_take(*, assessment: Assessment, reason: str, user=None) -> ResultsSnapshot:
-    """Aggregate the live answers into a new snapshot (eight queries).
-
-    The assessment row is locked first: submitting and reopening a
-    response lock it too (`responses._lock`), so every count of the
-    snapshot is read from the same set of submitted responses.
-    """
+def _lock(assessment: Assessment) -> None:
+    """Lock the assessment row: submitting and reopening a response lock it
+    too (`responses._lock`), so a snapshot reads one set of responses."""
     Assessment.objects.select_for_update().filter(pk=assessment.pk).first()
+
+
+def _store(
+    *, assessment: Assessment, reason: str, data: ResultsData, user=None
+) -> ResultsSnapshot:
     submitted = Response.objects.filter(
         assessment=assessment, status=Response.Status.SUBMITTED
     ).aggregate(n=Count("pk"), last=Max("submitted_at"))
@@ -74,9 +74,38 @@ def snapshot_take(*, assessment: Assessment, reason: str, user=None) -> ResultsS
         anonymity_threshold=assessment.anonymity_threshold,
         submissions=submitted["n"],
         last_submitted_at=submitted["last"],
-        data=collect(assessment, include_comments=True).as_json(),
+        data=data.as_json(),
         participation=participation_counts(assessment=assessment),
         created_by=user if user is not None and user.is_authenticated else None,
+    )
+
+
+@transaction.atomic
+def snapshot_take(*, assessment: Assessment, reason: str, user=None) -> ResultsSnapshot:
+    """Aggregate the live answers into a new snapshot, as they are (eight
+    queries). Publishing and closing go through `snapshot_publish` and
+    `snapshot_close`, which first hold it against the earlier snapshots."""
+    _lock(assessment)
+    data = collect(assessment, include_comments=True)
+    return _store(assessment=assessment, reason=reason, data=data, user=user)
+
+
+@transaction.atomic
+def snapshot_close(*, assessment: Assessment, user=None) -> ResultsSnapshot:
+    """Take the closing snapshot: it always happens, and leaves out the
+    figures that changed by fewer than k people since an earlier snapshot
+    (`looks.hold_back`)."""
+    from . import looks  # looks reads disclosure, which imports this module
+
+    _lock(assessment)
+    data = collect(assessment, include_comments=True)
+    held_back, _ = looks.hold_back(assessment, data)
+    data = replace(data, held_back=held_back)
+    return _store(
+        assessment=assessment,
+        reason=ResultsSnapshot.Reason.CLOSED,
+        data=data,
+        user=user,
     )
 
 
@@ -169,8 +198,16 @@ class PublishRefused(ValueError):
     """Publishing now would let someone compare around a few submissions."""
 
 
+@transaction.atomic
 def snapshot_publish(*, assessment: Assessment, user=None) -> ResultsSnapshot:
-    """Publish interim results if the rule allows it, else raise PublishRefused."""
+    """Publish interim results if the rules allow it, else raise PublishRefused.
+
+    Two rules: k new submissions in all since the last publication, and
+    no figure a viewer saw before changed by 1 to k-1 people (`looks`).
+    """
+    from . import looks  # looks reads disclosure, which imports this module
+
+    _lock(assessment)
     state = publish_state(assessment)
     if not state.may_publish:
         raise PublishRefused(
@@ -178,9 +215,13 @@ def snapshot_publish(*, assessment: Assessment, user=None) -> ResultsSnapshot:
             f"been submitted since the last publication ({state.new} so far), "
             "so that nobody's answers can be worked out by comparing the two."
         )
+    data = collect(assessment, include_comments=True)
+    shortfalls = looks.Looks(assessment).shortfalls(data)
+    if shortfalls:
+        raise PublishRefused(looks.refusal(shortfalls, k=state.k))
     reason = (
         ResultsSnapshot.Reason.REFRESHED
         if state.unchanged
         else ResultsSnapshot.Reason.INTERIM
     )
-    return snapshot_take(assessment=assessment, reason=reason, user=user)
+    return _store(assessment=assessment, reason=reason, data=data, user=user)

@@ -15,6 +15,10 @@ never looks at the database.
 - the respondents per persona and per business unit against the total.
 Any of these that leaves a figure over 1 to k-1 respondents is a problem.
 
+`check_looks` compares the JSON of several publications of one assessment,
+as a viewer who kept them all: what two of them show of the same people
+must differ by 0 or at least k people.
+
 `check_csv`, `check_xlsx`, `check_dashboard` and `check_pdf` then hold every
 figure another surface shows against the JSON: a figure shown there and not
 in the JSON (a hidden group, a count) is a problem too, since it could be
@@ -406,6 +410,8 @@ def check_dashboard(html: str, data: dict) -> list[str]:
             expected = (
                 f"fewer than {k} answers"
                 if cap["too_few"]
+                else "held back"
+                if cap["held_back"]
                 else display.score(cap["score"])
             )
             if cells[1] != expected:
@@ -456,7 +462,7 @@ def check_dashboard(html: str, data: dict) -> list[str]:
 def _check_answer_details(text: str, cap: dict, k: int, where: str) -> list[str]:
     """Hold a capability's answers cell (count, then its details) to the JSON."""
     if cap["withheld"]:
-        if text != f"fewer than {k} answers":
+        if text != ("held back" if cap["held_back"] else f"fewer than {k} answers"):
             return [f"{where}: shows answers {text!r}, withheld in the JSON"]
         return []
     if text == "No answers":
@@ -554,11 +560,15 @@ def _check_pdf_row(section: str, cap: dict, rest: list[str], line: str, k: int):
         return []
     problems = []
     expected = f"< {k}" if cap["too_few"] else display.score(cap["score"])
-    shown = " ".join(rest[:2]) if rest[:1] == ["<"] else (rest[:1] or [""])[0]
+    if cap["held_back"]:
+        expected = "held back"
+    two = rest[:1] in (["<"], ["held"])
+    shown = " ".join(rest[:2]) if two else (rest[:1] or [""])[0]
     if shown != expected:
         problems.append(f"PDF {name}: shows score {shown}, not {expected}")
     answers = re.search(r"(\d+) answers?$", line)
-    if cap["withheld"] and not line.endswith(f"fewer than {k}"):
+    ending = "held back" if cap["held_back"] else f"fewer than {k}"
+    if cap["withheld"] and not line.endswith(ending):
         problems.append(f"PDF {name}: answers shown, withheld in the JSON")
     elif answers and int(answers.group(1)) != cap["answered"]:
         problems.append(f"PDF {name}: shows {answers.group(1)} answers")
@@ -584,3 +594,69 @@ def check_all(
     if pdf_text is not None:
         problems += check_pdf(pdf_text, data)
     return problems
+
+
+# ---------------------------------------------------------------------------
+# A sequence of looks: the JSON of each publication, in order
+# ---------------------------------------------------------------------------
+
+
+def check_looks(looks: list[dict]) -> list[str]:
+    """Compare every two publications' JSON, as a viewer who kept them all.
+
+    For each family of figures over the same people (a capability's groups,
+    its answers, the respondents per persona, per business unit), a viewer
+    can subtract what two looks show of the same people: a persona's group
+    shown in both, the whole, and the rest (the pooled group together with
+    the personas shown on their own in one look only: the same personas in
+    both). Each such difference must be 0 or at least k people.
+    """
+    problems = []
+    for i, before in enumerate(looks):
+        for j in range(i + 1, len(looks)):
+            after = looks[j]
+            k = after["anonymity_threshold"]
+            one, two = _look_families(before), _look_families(after)
+            for name in one.keys() & two.keys():
+                for label, change in _changes(one[name], two[name]):
+                    if 0 < abs(change) < k:
+                        problems.append(
+                            f"{name}: {label} changed by {change} between "
+                            f"look {i + 1} and look {j + 1} (k={k})"
+                        )
+    return problems
+
+
+def _look_families(data: dict) -> dict[str, tuple[dict, int]]:
+    """Return each family a viewer sees: (people per label, total people).
+
+    A label of None is the pooled group ("other personas" or "other units").
+    """
+    families = {}
+    for cap in data["capabilities"]:
+        if cap["score"] is not None:
+            groups = {g["persona"]: g["respondents"] for g in cap["groups"]}
+            families[f"{cap['name']} groups"] = (groups, cap["scored"])
+        if cap["answered"]:
+            families[f"{cap['name']} answers"] = ({}, cap["answered"])
+    if data["respondents"]:
+        for key in ("personas", "business_units"):
+            breakdown = data[key]
+            groups = {g["name"]: g["respondents"] for g in breakdown["groups"]}
+            if breakdown["other"]:
+                groups[None] = breakdown["other"]["respondents"]
+            families[key] = (groups, data["respondents"])
+    return families
+
+
+def _changes(one: tuple[dict, int], two: tuple[dict, int]):
+    """Yield (what, change) for each figure comparable between two looks."""
+    (groups1, total1), (groups2, total2) = one, two
+    both = {label for label in groups1.keys() & groups2.keys() if label is not None}
+    for label in sorted(both):
+        yield f"group {label}", groups2[label] - groups1[label]
+    yield "the whole", total2 - total1
+    rest1 = total1 - sum(groups1[label] for label in both)
+    rest2 = total2 - sum(groups2[label] for label in both)
+    if both:
+        yield "the rest (pooled, or shown in one look only)", rest2 - rest1

@@ -113,7 +113,8 @@ def test_a_gap_reads_the_same_in_badges_tables_and_sentences(
     assert '<span class="text-danger">1.7</span>' in capability_row(html)
     assert "−1.7" not in html and "-1.7" not in html
     report = report_html(assessment, ReportOptions())
-    assert "Data Ingestion (gap 1.7)" in report
+    priorities = report.split('class="fixed priorities"')[1].split("</table>")[0]
+    assert '<td class="num">1.7</td>' in priorities
     assert "−1.7" not in report and "-1.7" not in report
 
 

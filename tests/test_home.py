@@ -66,6 +66,8 @@ def test_framework_page_shows_levels_next_steps_and_credit(client, framework):
     html = response.content.decode()
     assert "Executive Strategy Alignment" in html
     assert "Recommended next steps" in html
+    # Prerequisites are named and linked, so a reader sees the order to work in.
+    assert 'Builds on:</strong> <a href="#allocation">Allocation</a>' in html
     assert "FinOps Foundation (CC BY 4.0)" in html
 
 

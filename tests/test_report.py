@@ -66,32 +66,36 @@ def test_the_summary_is_written_from_the_figures(assessment):
     summary = " ".join(ctx["summary"])
     assert "6 people answered" in summary
     assert f"is {results.overall_level_name} ({results.overall:.1f}" in summary
-    top = results.priorities[0]
-    assert f"{top.capability.name} (gap {top.gap:.1f})" in summary
     assert "lorem" not in summary.lower()
+    # The first decision asked of leadership names the first priority.
+    first = ctx["advice"].priorities[0]
+    assert any(first.capability.name in d for d in ctx["advice"].decisions)
 
 
 def test_next_steps_start_at_the_current_level_of_each_priority(assessment):
     ctx = report_context(assessment, ReportOptions())
-    plans = {p.result.capability.slug: p for p in ctx["plans"]}
-    # Score 1.5 (labelled Walk, but Walk not fully reached), target Run: the
-    # path starts from Crawl.
-    allocation = plans[AL]
-    assert [level for level, _ in allocation.stages] == [1, 2]
+    advice = ctx["advice"]
+    # Allocation scores 1.5 (labelled Walk, but Walk not fully reached),
+    # target Run: its first actions are those from Crawl, in the plan.
     expected = list(
         NextStep.objects.filter(
             capability__slug=AL, capability__version=assessment.framework, from_level=1
         )
     )
     assert expected
-    assert allocation.stages[0][1] == expected
+    planned = {item.key for item in advice.plan}
+    assert {s.action_key for s in expected} & planned
+    later = {item.key for item in advice.roadmap["6-12"]}
+    walk_to_run = NextStep.objects.filter(
+        capability__slug=AL, capability__version=assessment.framework, from_level=2
+    )
+    assert {s.action_key for s in walk_to_run} & later
     html = report_html(assessment, ReportOptions())
-    assert expected[0].owner.name in html
-    assert "<h4>Crawl → Walk</h4>" in html
-    assert "Then Walk → Run:" in html
+    assert escape(advice.plan[0].action) in html
+    assert "90-day plan" in html and "6–12 months" in html
     # Budgeting (2.0 against a Crawl target) is sustained, not planned.
-    assert BU not in plans
-    assert BU in {c.capability.slug for c in ctx["sustain"]}
+    assert BU not in {p.capability.slug for p in advice.priorities}
+    assert BU in {c.capability.slug for c in advice.sustain}
 
 
 def test_personas_under_the_threshold_are_pooled_in_participation(assessment):
@@ -188,8 +192,13 @@ def test_the_pdf_text_holds_the_level_and_domain_scores(assessment):
     assert "Q3 maturity" in reader.metadata.title
     # Nested lists in the outline hold second-level bookmarks.
     top_level = [item.title for item in reader.outline if not isinstance(item, list)]
-    assert top_level[:3] == ["Cover", "Executive summary", "Domain overview"]
-    assert "Recommended next steps" in top_level
+    assert top_level[:4] == [
+        "Cover",
+        "Executive summary",
+        "90-day plan",
+        "Domain overview",
+    ]
+    assert "Priorities and roadmap" in top_level
     assert "Methodology" in top_level
     assert round(float(reader.pages[0].mediabox.width)) == 595  # A4
 
@@ -324,17 +333,16 @@ def test_renders_in_one_thread_share_a_font_configuration():
 def test_capabilities_close_to_target_are_named_not_planned(organisation):
     rounds = demo_rounds_create(organisation=organisation, respondents=40, seed=7)
     assessment = rounds.current
-    ctx = report_context(assessment, ReportOptions())
-    assert ctx["brief_plans"] and ctx["near_target"]
-    for result in ctx["near_target"]:
-        assert result.gap < report_content.NEAR_GAP
-    for plan in ctx["brief_plans"]:
-        assert plan.result.gap >= report_content.NEAR_GAP
-    assert len(ctx["plans"]) <= report_content.DETAILED_PLANS
+    advice = report_context(assessment, ReportOptions())["advice"]
+    assert advice.close_to_target
+    near = {c.capability.pk for c in advice.close_to_target}
+    for result in advice.close_to_target:
+        assert result.gap < report_content.NEAR_GAP and not result.contested
+    moved = {c.pk for item in advice.actions for c in item.capabilities}
+    assert not near & moved
     below = {c.capability.pk for c in assessment_results(assessment).priorities}
-    listed = [p.result for p in ctx["plans"] + ctx["brief_plans"]]
-    listed += ctx["near_target"]
-    assert {c.capability.pk for c in listed} == below
+    ranked = {p.capability.pk for p in advice.priorities}
+    assert ranked | near == below
 
 
 def test_the_heatmap_hides_personas_under_k_and_merges_blank_runs(assessment):

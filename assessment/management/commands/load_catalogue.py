@@ -10,8 +10,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--refresh-texts",
             action="store_true",
-            help="Rewrite descriptions, level signs and next steps of loaded "
-            "versions from the files (overwrites corrections made in the admin).",
+            help="Rewrite descriptions, level signs, routing, aliases, next "
+            "steps and prerequisites of loaded versions from the files "
+            "(overwrites corrections made in the admin).",
         )
 
     def handle(self, *args, refresh_texts: bool = False, **options):

@@ -1,0 +1,355 @@
+"""Two publications of one assessment never single out fewer than k people.
+
+The rule (`assessment.looks`): between two published snapshots, every
+figure a viewer can see in both changes by 0 people or by at least k. An
+interim publication that breaks it is refused; the closing snapshot leaves
+out what breaks it, and the close page says what and why.
+"""
+
+import json
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+from assessment import looks, snapshots
+from assessment.lifecycle import assessment_close, assessment_open
+from assessment.models import Answer, Invitation, Persona, Response
+from assessment.responses import response_reopen, response_submit
+from tests import anonymity_checker
+from tests.factories import (
+    AL,
+    BU,
+    DI,
+    FC,
+    create_answered_response,
+    create_scoped_assessment,
+)
+
+pytestmark = pytest.mark.django_db
+FP, EN = "finops-practitioner", "engineering"
+
+
+# --- The comparison of two looks, on its own ---------------------------------
+
+
+def family(*blocks) -> looks.Family:
+    return looks.Family("Allocation", tuple((b, frozenset(c)) for b, c in blocks))
+
+
+def test_a_group_grown_by_one_falls_short_and_by_k_holds():
+    shown = family(("Finance", {"F"}), ("Engineering", {"E"}))
+    before = {"F": 5, "E": 5}
+    one_more = looks.short_cuts(shown, shown, before, {"F": 6, "E": 5}, before, 3)
+    assert one_more == [("Finance",)]
+    k_more = looks.short_cuts(shown, shown, before, {"F": 8, "E": 5}, before, 3)
+    assert k_more == []
+
+
+def test_a_small_persona_moving_from_pool_to_pool_is_singled_out():
+    # k=3. Before: Finance (2) and Security (1) pooled, Engineering (3) alone.
+    # Then three Finance people arrive (k new in all): Finance stands alone,
+    # and Security is pooled with Engineering. The pool now minus
+    # Engineering before is Security's one answer.
+    before = family(("Engineering", {"E"}), ("Other personas", {"F", "S"}))
+    after = family(("Finance", {"F"}), ("Other personas", {"E", "S"}))
+    earlier = {"F": 2, "S": 1, "E": 3}
+    cuts = looks.short_cuts(
+        before, after, earlier, {"F": 5, "S": 1, "E": 3}, earlier, 3
+    )
+    assert cuts == [("Other personas",)]
+
+
+def test_a_changed_answer_falls_short_though_no_group_grew():
+    shown = family(("Finance", {"F"}))
+    # One of five resubmitted: the count is the same, the mean may not be.
+    cuts = looks.short_cuts(shown, shown, {"F": 5}, {"F": 5}, {"F": 4}, 3)
+    assert cuts == [("Finance",)]
+    # With k new people beside them, the change is one of at least k.
+    cuts = looks.short_cuts(shown, shown, {"F": 5}, {"F": 8}, {"F": 4}, 3)
+    assert cuts == []
+
+
+def test_a_group_shown_for_the_first_time_is_compared_with_the_whole():
+    before = family(("", {"F", "E"}))
+    after = family(("Finance", {"F"}), ("Engineering", {"E"}))
+    earlier = {"F": 2, "E": 3}
+    # Finance grew by 1 (now 3, shown alone): the whole grew by 1 as well.
+    cuts = looks.short_cuts(before, after, earlier, {"F": 3, "E": 3}, earlier, 3)
+    assert cuts
+    # Finance grew by 3, but Engineering, now shown alone, is the same three
+    # people: the whole before minus Engineering now is Finance's first two.
+    cuts = looks.short_cuts(before, after, earlier, {"F": 5, "E": 3}, earlier, 3)
+    assert cuts == [("Engineering",)]
+    cuts = looks.short_cuts(before, after, earlier, {"F": 5, "E": 6}, earlier, 3)
+    assert cuts == []
+
+
+# --- Publishing and closing ------------------------------------------------------
+
+
+@pytest.fixture
+def assessment(organisation, framework):
+    """An open assessment (k=3): three practitioners, three engineers,
+    published (this module's own, unlike conftest's draft)."""
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 2},
+        anonymity_threshold=3,
+    )
+    assessment_open(assessment=assessment)
+    for value in (1, 1, 2):
+        create_answered_response(
+            assessment=assessment, persona=FP, answers={DI: value, AL: 1}
+        )
+        create_answered_response(
+            assessment=assessment, persona=EN, answers={DI: value, AL: 2}
+        )
+    snapshots.snapshot_publish(assessment=assessment)
+    return assessment
+
+
+def viewer_json(client, assessment) -> dict:
+    url = reverse("assessment:export_results", args=[assessment.pk, "json"])
+    return json.loads(client.get(url).content)
+
+
+def test_an_interim_publication_is_refused_while_a_group_grew_by_fewer_than_k(
+    client, owner, viewer, assessment
+):
+    client.force_login(viewer)
+    first = viewer_json(client, assessment)
+    # Three new responses in all, but two practitioners and one engineer.
+    for persona in (FP, FP, EN):
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 3, AL: 3}
+        )
+    with pytest.raises(snapshots.PublishRefused) as refused:
+        snapshots.snapshot_publish(assessment=assessment)
+    message = str(refused.value)
+    assert "FinOps Practitioner's group for 2 capabilities" in message
+    assert "Engineering's group for 2 capabilities" in message
+    assert "the respondents of FinOps Practitioner" in message
+    assert "changed by fewer than 3 people" in message
+    assert "Publish when each of these has changed by at least 3 people" in message
+    # The owner reads the same on the page.
+    client.force_login(owner)
+    page = client.post(reverse("assessment:publish", args=[assessment.pk]), follow=True)
+    assert "Engineering&#x27;s group for 2 capabilities" in page.content.decode()
+    # One more practitioner and two more engineers: each grew by three.
+    for persona in (FP, EN, EN):
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 0, AL: 0}
+        )
+    snapshots.snapshot_publish(assessment=assessment)
+    client.force_login(viewer)
+    second = viewer_json(client, assessment)
+    assert second["respondents"] == 12
+    assert anonymity_checker.check_looks([first, second]) == []
+
+
+def test_the_close_page_says_which_figures_closing_would_leave_out(
+    client, owner, assessment
+):
+    create_answered_response(assessment=assessment, persona=EN, answers={DI: 3, AL: 3})
+    client.force_login(owner)
+    page = client.get(reverse("assessment:close", args=[assessment.pk])).content
+    text = " ".join(page.decode().split())
+    assert "Closing now leaves these figures out of the published results" in text
+    assert "<strong>Allocation: no figures</strong>" in text
+    assert (
+        "Engineering&#x27;s group and the answer counts changed by fewer than 3 "
+        "people" in text
+    )
+    assert "<strong>The number of respondents</strong>" in text
+
+
+def test_the_close_page_warns_of_nothing_when_every_group_grew_by_k(
+    client, owner, assessment
+):
+    for persona in (FP, FP, FP, EN, EN, EN):
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 3, AL: 3}
+        )
+    client.force_login(owner)
+    page = client.get(reverse("assessment:close", args=[assessment.pk])).content
+    assert "close-warning" not in page.decode()
+
+
+def test_closing_after_one_response_holds_back_what_it_would_reveal(
+    client, viewer, assessment
+):
+    client.force_login(viewer)
+    first = viewer_json(client, assessment)
+    create_answered_response(assessment=assessment, persona=EN, answers={DI: 3, AL: 3})
+    assessment_close(assessment=assessment)
+    final = viewer_json(client, assessment)
+    assert final["respondents"] is None
+    assert all(c["held_back"] and c["score"] is None for c in final["capabilities"])
+    assert anonymity_checker.check_json(final) == []
+    assert anonymity_checker.check_looks([first, final]) == []
+    html = client.get(reverse("assessment:results", args=[assessment.pk])).content
+    html = html.decode()
+    assert "held back" in html and "number of responses held back" in html
+    assert "7 submitted" not in html
+    assert anonymity_checker.check_dashboard(html, final) == []
+
+
+def test_closing_drops_a_breakdown_when_the_whole_grew_by_k(client, viewer, assessment):
+    client.force_login(viewer)
+    first = viewer_json(client, assessment)
+    for persona in (FP, FP, EN):
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 3, AL: 3}
+        )
+    assessment_close(assessment=assessment)
+    final = viewer_json(client, assessment)
+    data_ingestion = final["capabilities"][0]
+    assert not data_ingestion["held_back"] and not data_ingestion["broken_down"]
+    # The plain mean of everyone: 1, 1, 2, 1, 1, 2, then 3, 3, 3.
+    assert data_ingestion["score"] == pytest.approx(17 / 9)
+    assert final["respondents"] == 9 and final["personas"]["groups"] == []
+    assert anonymity_checker.check_json(final) == []
+    assert anonymity_checker.check_looks([first, final]) == []
+    html = client.get(reverse("assessment:results", args=[assessment.pk])).content
+    assert "not broken down at closing" in html.decode()
+
+
+def test_a_resubmitted_answer_blocks_an_interim_publication(assessment):
+    for _ in range(3):
+        create_answered_response(
+            assessment=assessment, persona=FP, answers={DI: 3, AL: 3}
+        )
+    engineer = assessment.responses.filter(persona__slug=EN).first()
+    response_reopen(response=engineer)
+    engineer.answers.filter(capability__slug=DI).update(value=Answer.Value.RUN)
+    response_submit(response=engineer)
+    with pytest.raises(snapshots.PublishRefused) as refused:
+        snapshots.snapshot_publish(assessment=assessment)
+    assert "Engineering's group" in str(refused.value)
+
+
+# --- Random assessments, random publications -------------------------------------
+
+PERSONAS = ["finops-practitioner", "engineering", "finance", "product", "security"]
+UNITS = ["Platform", "Retail", "Not given"]
+CAPABILITIES = [DI, AL, FC, BU]
+ANSWERS = [0, 1, 2, 3, 0, 1, 2, 3, -1, -2, None]  # None: left unanswered
+
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+
+
+@st.composite
+def histories(draw) -> dict:
+    """Draw an assessment and the batches of people who submit, in order."""
+    k = draw(st.integers(1, 6))
+    slugs = draw(
+        st.lists(st.sampled_from(PERSONAS), min_size=1, max_size=4, unique=True)
+    )
+    capabilities = draw(
+        st.lists(st.sampled_from(CAPABILITIES), min_size=1, max_size=3, unique=True)
+    )
+    person = st.tuples(
+        st.sampled_from(slugs),
+        st.sampled_from(UNITS),
+        st.lists(
+            st.sampled_from(ANSWERS),
+            min_size=len(capabilities),
+            max_size=len(capabilities),
+        ),
+    )
+    batches = draw(
+        st.lists(st.lists(person, min_size=1, max_size=6), min_size=1, max_size=5)
+    )
+    return {"k": k, "capabilities": capabilities, "batches": batches}
+
+
+def submit(assessment, personas, capabilities, batch) -> None:
+    """Submit a batch of responses at once (a few bulk inserts)."""
+    invitations = Invitation.objects.bulk_create(
+        Invitation(
+            assessment=assessment,
+            persona=personas[slug],
+            business_unit="" if unit == "Not given" else unit,
+        )
+        for slug, unit, _ in batch
+    )
+    now = timezone.now()
+    responses = Response.objects.bulk_create(
+        Response(
+            invitation=invitation,
+            assessment=assessment,
+            persona=invitation.persona,
+            business_unit=invitation.business_unit,
+            status=Response.Status.SUBMITTED,
+            submitted_at=now,
+            submit_count=1,
+        )
+        for invitation in invitations
+    )
+    Answer.objects.bulk_create(
+        Answer(response=response, capability=capability, value=value)
+        for response, (_, _, values) in zip(responses, batch, strict=True)
+        for capability, value in zip(capabilities, values, strict=True)
+        if value is not None
+    )
+
+
+@SETTINGS
+@given(history=histories())
+def test_no_two_looks_single_out_fewer_than_k_people(
+    client, viewer, organisation, framework, history
+):
+    """Publish after each batch when allowed, then close; compare every two
+    publications from the viewer's JSON alone."""
+    client.force_login(viewer)
+    slugs = history["capabilities"]
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=slugs,
+        targets=dict.fromkeys(slugs, 2),
+        anonymity_threshold=history["k"],
+    )
+    assessment_open(assessment=assessment)
+    personas = {p.slug: p for p in Persona.objects.filter(version=framework)}
+    capabilities = {
+        s.capability.slug: s.capability
+        for s in assessment.scoped_capabilities.select_related("capability")
+    }
+    seen = []
+    for batch in history["batches"]:
+        submit(assessment, personas, [capabilities[s] for s in slugs], batch)
+        try:
+            snapshots.snapshot_publish(assessment=assessment)
+        except snapshots.PublishRefused:
+            continue
+        seen.append(viewer_json(client, assessment))
+    assessment_close(assessment=assessment)
+    seen.append(viewer_json(client, assessment))
+    note(f"{len(seen)} looks")
+    problems = anonymity_checker.check_looks(seen)
+    for data in seen:
+        problems += anonymity_checker.check_json(data)
+    assert problems == []
+
+
+def test_the_method_page_states_the_rule(client, viewer):
+    client.force_login(viewer)
+    page = client.get(reverse("assessment:method")).content.decode()
+    assert "No working it out by comparing two publications" in page
+    assert "has changed by nobody or by at least <em>k</em> people" in page
