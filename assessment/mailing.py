@@ -318,10 +318,33 @@ def _follow_opening(send: EmailSend) -> bool:
     return True
 
 
+def scheduled_follow_opening(assessment: Assessment) -> None:
+    """Move invitations scheduled for a draft to its (new) opening date.
+
+    Called when the owner saves the settings; a later date is also followed
+    by the job itself when the old one comes.
+    """
+    if assessment.status != Assessment.Status.DRAFT or not assessment.opens_on:
+        return
+    moment = opening_moment(assessment.opens_on)
+    if moment <= timezone.now():
+        return
+    waiting = assessment.email_sends.filter(
+        kind=Kind.INVITATION, finished_at__isnull=True, scheduled_for__isnull=False
+    ).exclude(scheduled_for=moment)
+    for send in waiting:
+        with transaction.atomic():
+            EmailSend.objects.filter(pk=send.pk).update(scheduled_for=moment)
+            _promise(send, moment + lease())
+            _enqueue(send, run_after=moment)
+
+
 def _not_sendable(send: EmailSend) -> str:
     """Return why the send cannot go now, or "" (opening a scheduled draft)."""
     assessment = send.assessment
     if assessment.status == Assessment.Status.DRAFT and send.scheduled_for:
+        if assessment.opens_on is None:
+            return "Not sent: the opening date was removed before it came."
         try:
             lifecycle.assessment_open(assessment=assessment)
         except lifecycle.LifecycleError as error:

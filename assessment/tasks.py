@@ -69,3 +69,15 @@ def email_send_task(send_id: int, watchdog: bool = False) -> int:
     from .mailing import send_process
 
     return send_process(send_id, watchdog=watchdog)
+
+
+@task()
+def reminders_task(assessment_id: int) -> None:
+    """Queue an assessment's reminders of the day (every N days, as set).
+
+    `reminders.reminders_run` claims the day in one conditional update, so a
+    duplicate job does nothing; it schedules the next day's run.
+    """
+    from .reminders import reminders_run
+
+    reminders_run(assessment_id)

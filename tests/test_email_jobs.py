@@ -406,3 +406,37 @@ def test_a_reminder_is_not_queued_twice_for_one_person(open_assessment, settings
     assert [m.to for m in mail.outbox] == [["ana@x.io"]]
     invitation.refresh_from_db()
     assert invitation.reminder_count == 1
+
+
+def test_scheduled_invitations_move_with_an_earlier_opening_date(
+    client, owner, assessment
+):
+    invite_people(assessment, 1)
+    assessment.opens_on = timezone.localdate() + datetime.timedelta(days=9)
+    assessment.save()
+    send = mailing.invitations_send(assessment=assessment)
+    client.force_login(owner)
+    url = reverse("assessment:edit", args=[assessment.pk])
+    data = {k: v for k, v in client.get(url).context["form"].initial.items() if v}
+    data["personas"] = [p.pk for p in data["personas"]]
+    sooner = timezone.localdate() + datetime.timedelta(days=2)
+    data["opens_on"] = sooner.isoformat()
+    assert client.post(url, data).status_code == 302
+    send.refresh_from_db()
+    assert timezone.localtime(send.scheduled_for).date() == sooner
+
+
+def test_scheduled_invitations_stay_unsent_if_the_opening_date_is_removed(
+    assessment,
+):
+    invite_people(assessment, 1)
+    assessment.opens_on = timezone.localdate() + datetime.timedelta(days=2)
+    assessment.save()
+    send = mailing.invitations_send(assessment=assessment)
+    Assessment.objects.filter(pk=assessment.pk).update(opens_on=None)
+    EmailSend.objects.filter(pk=send.pk).update(scheduled_for=timezone.now())
+    mailing.send_process(send.pk)
+    assessment.refresh_from_db()
+    assert assessment.status == Assessment.Status.DRAFT and mail.outbox == []
+    send.refresh_from_db()
+    assert send.error == "Not sent: the opening date was removed before it came."
