@@ -7,8 +7,17 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils import timezone
 
+from . import display
 from .invitations import NotTextError, decode_upload
-from .models import Assessment, Capability, FrameworkVersion, Level, Persona
+from .invitee_list import PARAM_MAX, SOURCES, STATUSES
+from .models import (
+    Assessment,
+    Capability,
+    FrameworkVersion,
+    Level,
+    Persona,
+    ScopedCapability,
+)
 from .text import PlainTextField
 
 MAX_UPLOAD_BYTES = 1_000_000
@@ -131,10 +140,12 @@ class ScopeForm(forms.Form):
         *args,
         capabilities: list[Capability],
         targets: dict[int, int] | None = None,
+        importance: dict[int, str] | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.capabilities = capabilities
+        self.current_importance = importance or {}
         scoped = (
             targets if targets is not None else {c.pk: Level.WALK for c in capabilities}
         )
@@ -148,11 +159,28 @@ class ScopeForm(forms.Form):
                 coerce=int,
                 initial=scoped.get(c.pk, Level.WALK),
             )
+            # Not required: a form posted without it keeps the importance
+            # the capability has (normal for a new one).
+            self.fields[f"importance_{c.pk}"] = forms.ChoiceField(
+                label=f"Importance of {c.name}",
+                choices=ScopedCapability.Importance.choices,
+                required=False,
+                initial=self._importance_of(c.pk),
+            )
+
+    def _importance_of(self, pk: int) -> str:
+        return self.current_importance.get(pk, ScopedCapability.Importance.NORMAL)
 
     @property
-    def rows(self) -> list[tuple[Capability, forms.BoundField, forms.BoundField]]:
+    def rows(self) -> list[tuple[Capability, forms.BoundField, ...]]:
         return [
-            (c, self[f"in_{c.pk}"], self[f"target_{c.pk}"]) for c in self.capabilities
+            (
+                c,
+                self[f"in_{c.pk}"],
+                self[f"target_{c.pk}"],
+                self[f"importance_{c.pk}"],
+            )
+            for c in self.capabilities
         ]
 
     def clean(self):
@@ -168,6 +196,14 @@ class ScopeForm(forms.Form):
             c.pk: data[f"target_{c.pk}"]
             for c in self.capabilities
             if data.get(f"in_{c.pk}") and f"target_{c.pk}" in data
+        }
+
+    def importance(self) -> dict[int, str]:
+        """Return capability id -> importance for the capabilities ticked."""
+        data = self.cleaned_data
+        return {
+            pk: data.get(f"importance_{pk}") or self._importance_of(pk)
+            for pk in self.targets()
         }
 
 
@@ -289,6 +325,53 @@ class InviteeImportForm(forms.Form):
         ):
             raise forms.ValidationError("Paste some lines or choose a CSV file.")
         return data
+
+
+class InviteeFilterForm(forms.Form):
+    """Search and filters of the invitees list (GET), options with their counts.
+
+    Every field is optional; an unknown value is reported on its field and
+    that filter left out, never an error page.
+    """
+
+    q = forms.CharField(
+        label="Email address contains", required=False, max_length=PARAM_MAX
+    )
+    persona = forms.ChoiceField(label="Persona", required=False)
+    status = forms.ChoiceField(label="Status", required=False)
+    source = forms.ChoiceField(label="Came", required=False)
+
+    def __init__(
+        self, *args, personas: list[Persona], counts: dict[str, int], **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.personas = {p.slug: p for p in personas}
+
+        def option(label: str, key: str) -> str:
+            return f"{label} ({display.count(counts.get(key) or 0)})"
+
+        total = option("All", "total")
+        self.fields["persona"].choices = [("", total)] + [
+            (p.slug, option(p.name, f"persona-{p.pk}")) for p in personas
+        ]
+        self.fields["status"].choices = [("", total)] + [
+            (name, option(item.label, name)) for name, item in STATUSES.items()
+        ]
+        self.fields["source"].choices = [("", "Either way")] + [
+            (name, option(item.label, name)) for name, item in SOURCES.items()
+        ]
+
+    def clean_persona(self) -> Persona | None:
+        return self.personas.get(self.cleaned_data["persona"])
+
+    def filters(self) -> dict:
+        """Return the valid filters, for `invitees_matching`."""
+        self.is_valid()
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if value not in ("", None)
+        }
 
 
 class OpenLinkForm(forms.Form):

@@ -32,6 +32,7 @@ def assessment_create(
     capabilities: list[Capability] | None = None,
     personas: list[Persona] | None = None,
     targets: dict[int, int] | None = None,
+    importance: dict[int, str] | None = None,
     anonymity_threshold: int = 3,
     opens_on: datetime.date | None = None,
     closes_on: datetime.date | None = None,
@@ -40,7 +41,8 @@ def assessment_create(
     """Create a draft assessment with its scope, targets and default routing.
 
     `capabilities` defaults to every capability of the framework, `personas`
-    to every persona, `targets` (capability id -> level) to Walk.
+    to every persona, `targets` (capability id -> level) to Walk,
+    `importance` (capability id -> high/normal/low) to normal.
     """
     if capabilities is None:
         capabilities = list(framework.capabilities.prefetch_related("default_personas"))
@@ -64,6 +66,9 @@ def assessment_create(
             assessment=assessment,
             capability=capability,
             target_level=targets.get(capability.pk, Level.WALK),
+            importance=(importance or {}).get(
+                capability.pk, ScopedCapability.Importance.NORMAL
+            ),
         )
         for capability in capabilities
     )
@@ -223,8 +228,16 @@ def answered_capabilities(
 
 
 @transaction.atomic
-def assessment_set_scope(*, assessment: Assessment, targets: dict[int, int]) -> None:
+def assessment_set_scope(
+    *,
+    assessment: Assessment,
+    targets: dict[int, int],
+    importance: dict[int, str] | None = None,
+) -> None:
     """Make `targets` (capability id -> target level) the assessment's scope.
+
+    `importance` (capability id -> high/normal/low) changes the capabilities
+    it names; others keep theirs (normal for new ones).
 
     Capabilities left out are removed from scope (their answers stay in the
     database, so putting a capability back restores them); new ones are asked
@@ -235,12 +248,16 @@ def assessment_set_scope(*, assessment: Assessment, targets: dict[int, int]) -> 
     existing = {s.capability_id: s for s in assessment.scoped_capabilities.all()}
     assessment.scoped_capabilities.exclude(capability_id__in=targets).delete()
     changed = []
+    importance = importance or {}
     for capability_id, level in targets.items():
         item = existing.get(capability_id)
-        if item is not None and item.target_level != level:
-            item.target_level = level
+        if item is None:
+            continue
+        weight = importance.get(capability_id, item.importance)
+        if item.target_level != level or item.importance != weight:
+            item.target_level, item.importance = level, weight
             changed.append(item)
-    ScopedCapability.objects.bulk_update(changed, ["target_level"])
+    ScopedCapability.objects.bulk_update(changed, ["target_level", "importance"])
     new = list(
         assessment.framework.capabilities.filter(
             pk__in=targets.keys() - existing.keys()
@@ -248,7 +265,10 @@ def assessment_set_scope(*, assessment: Assessment, targets: dict[int, int]) -> 
     )
     scoped = ScopedCapability.objects.bulk_create(
         ScopedCapability(
-            assessment=assessment, capability=c, target_level=targets[c.pk]
+            assessment=assessment,
+            capability=c,
+            target_level=targets[c.pk],
+            importance=importance.get(c.pk, ScopedCapability.Importance.NORMAL),
         )
         for c in new
     )
@@ -301,7 +321,10 @@ def assessment_duplicate(*, assessment: Assessment, created_by=None) -> Assessme
     new.personas.set(assessment.personas.all())
     copies = ScopedCapability.objects.bulk_create(
         ScopedCapability(
-            assessment=new, capability_id=s.capability_id, target_level=s.target_level
+            assessment=new,
+            capability_id=s.capability_id,
+            target_level=s.target_level,
+            importance=s.importance,
         )
         for s in scoped
     )

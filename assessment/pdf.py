@@ -4,9 +4,11 @@ Knows nothing of what a report says: it lays out HTML that only loads the
 app's own static files, in a child process killed at the time limit.
 """
 
+import json
 import mimetypes
-import multiprocessing
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -102,53 +104,35 @@ def html_to_pdf(
 
     The one entry to the PDF engine: tests that are not about the PDF
     replace this function. Layout cannot be interrupted from within (a
-    check between stages lets one stage overrun), so it runs in its own
-    process, killed at the limit (`REPORT_RENDER_SECONDS` by default).
+    check between stages lets one stage overrun), so it runs in a process
+    of its own (`python -m assessment.pdf_child`), killed at the limit
+    (`REPORT_RENDER_SECONDS` by default). A plain new interpreter, not
+    multiprocessing: that would import the caller's main script again.
     The child runs `settings.REPORT_PDF_ENGINE` (WeasyPrint,
     `weasyprint_pdf`), named by its dotted path so a test can slow it down.
     """
     if seconds is None:
         seconds = settings.REPORT_RENDER_SECONDS
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_child_render,
-        args=(settings.REPORT_PDF_ENGINE, html, extra_css, sender),
-        daemon=True,
+    job = json.dumps(
+        {"engine": settings.REPORT_PDF_ENGINE, "html": html, "extra_css": extra_css}
     )
-    child.start()
-    sender.close()  # the child's end: EOF here once the child is gone
+    child = subprocess.Popen(  # noqa: S603 (this interpreter, our own module)
+        [sys.executable, "-m", "assessment.pdf_child"],
+        cwd=settings.BASE_DIR,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
-        if not receiver.poll(max(seconds, 0)):
-            raise RenderTimeout(f"The render took longer than {seconds:.0f} s.")
-        ok, payload = receiver.recv()
-    except EOFError:
-        child.join(5)
-        raise RenderCrashed(
-            f"The render stopped (exit code {child.exitcode})."
-        ) from None
-    finally:
-        receiver.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
-    if not ok:
-        raise RenderCrashed(payload)
-    return payload
-
-
-def _child_render(engine: str, html: str, extra_css: str, sender) -> None:
-    """Run the PDF engine in the child process and send back its result."""
-    import django
-    from django.utils.module_loading import import_string
-
-    django.setup()
-    try:
-        result = (True, import_string(engine)(html, extra_css=extra_css))
-    except Exception as exc:  # reported to the parent, which records it
-        result = (False, f"{type(exc).__name__}: {exc}"[:300])
-    sender.send(result)
-    sender.close()
+        out, err = child.communicate(job.encode(), timeout=max(seconds, 0.1))
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise RenderTimeout(f"The render took longer than {seconds:.0f} s.") from None
+    if child.returncode != 0:
+        message = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        raise RenderCrashed(f"exit code {child.returncode}: {message[0][:300]}")
+    return out
 
 
 def weasyprint_pdf(html: str, *, extra_css: str = "") -> bytes:

@@ -96,6 +96,7 @@ def assessment_create(request: HttpRequest, org: str) -> HttpResponse:
             capabilities=[c for c in capabilities if c.pk in targets],
             personas=list(d["personas"]),
             targets=targets,
+            importance=scope_form.importance(),
             anonymity_threshold=d["anonymity_threshold"],
             opens_on=d["opens_on"],
             closes_on=d["closes_on"],
@@ -219,11 +220,15 @@ def assessment_scope(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit capabilities in scope and targets; confirm removing answered ones."""
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     capabilities = _capabilities(assessment.framework)
-    current = dict(
-        assessment.scoped_capabilities.values_list("capability_id", "target_level")
+    scoped = assessment.scoped_capabilities.values_list(
+        "capability_id", "target_level", "importance"
     )
+    current = {pk: target for pk, target, _ in scoped}
+    importance = {pk: weight for pk, _, weight in scoped}
     data = request.POST if request.method == "POST" else None
-    form = ScopeForm(data, capabilities=capabilities, targets=current)
+    form = ScopeForm(
+        data, capabilities=capabilities, targets=current, importance=importance
+    )
     at_risk = []
     if request.method == "POST" and form.is_valid():
         targets = form.targets()
@@ -232,8 +237,12 @@ def assessment_scope(request: HttpRequest, pk: int) -> HttpResponse:
             assessment=assessment, capability_ids=removed
         )
         if not at_risk or request.POST.get("confirm_removal") == "yes":
-            lifecycle.assessment_set_scope(assessment=assessment, targets=targets)
-            detail = _scope_change(current, targets)
+            lifecycle.assessment_set_scope(
+                assessment=assessment,
+                targets=targets,
+                importance=form.importance(),
+            )
+            detail = _scope_change(current, targets, importance, form.importance())
             if detail:
                 audit.record(
                     assessment=assessment,
@@ -252,18 +261,34 @@ def assessment_scope(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "assessment/assessment_scope.html", ctx)
 
 
-def _scope_change(before: dict[int, int], after: dict[int, int]) -> str:
+def _scope_change(
+    before: dict[int, int],
+    after: dict[int, int],
+    importance_before: dict[int, str] | None = None,
+    importance_after: dict[int, str] | None = None,
+) -> str:
     """Describe a scope change for the audit trail ("" when nothing changed)."""
     added = len(after.keys() - before.keys())
     removed = len(before.keys() - after.keys())
     kept = after.keys() & before.keys()
     retargeted = sum(1 for pk in kept if after[pk] != before[pk])
+    importance_before, importance_after = (
+        importance_before or {},
+        importance_after or {},
+    )
+    reweighted = sum(
+        1
+        for pk in kept
+        if importance_after.get(pk, importance_before.get(pk))
+        != importance_before.get(pk)
+    )
     parts = [
         f"{count} {what}"
         for count, what in (
             (added, "added to scope"),
             (removed, "removed from scope"),
             (retargeted, "with a new target"),
+            (reweighted, "with a new importance"),
         )
         if count
     ]

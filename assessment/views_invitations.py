@@ -4,21 +4,23 @@ Viewers see participation counts on the assessment page, never who was
 invited.
 """
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page
 from django.db import transaction
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from . import audit, display, invitations, mailing
+from . import audit, display, invitations, invitee_list, mailing
 from .access import get_assessment_for_user
-from .forms import InviteeImportForm, OpenLinkForm
+from .forms import InviteeFilterForm, InviteeImportForm, OpenLinkForm
 from .models import Assessment, EmailSend, Invitation, OpenLink, Response
-from .participation import joined_through_open_link
 
 
 def _invitations_page(
@@ -30,22 +32,33 @@ def _invitations_page(
     parsed: invitations.ParsedInvitees | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    invitees = list(
-        assessment.invitations.select_related("persona", "response").order_by(
-            "persona__position", "email", "pk"
-        )
+    """Render the page: one page of the list, its filters and the forms.
+
+    The same queries whatever the size of the list (see invitee_list).
+    """
+    state = _list_state(request)
+    personas = list(assessment.personas.all())
+    counts = invitee_list.invitee_counts(assessment=assessment, personas=personas)
+    filter_form = InviteeFilterForm(state, personas=personas, counts=counts)
+    filters = filter_form.filters()
+    page = invitee_list.invitee_page(
+        invitee_list.invitees_matching(assessment=assessment, **filters),
+        state.get("page"),
     )
-    _number_joiners(invitees)
-    joined = sum(1 for i in invitees if joined_through_open_link(i))
+    state = _with_page(state, page.number)
     ctx = {
         "assessment": assessment,
         "organisation": assessment.organisation,
         "form": form or InviteeImportForm(),
         "link_form": link_form or OpenLinkForm(assessment=assessment),
         "parsed": parsed,
-        "invitees": invitees,
-        "invited_count": len(invitees) - joined,
-        "joined_count": joined,
+        "filter_form": filter_form,
+        "filtered": bool(filters),
+        "page": page,
+        "page_links": _page_links(assessment, state, page),
+        "list_state": state.urlencode(),
+        "invited_count": counts["invited"],
+        "joined_count": counts["joined"],
         "open_links": _open_links(assessment),
         "remind_count": invitations.reminder_candidates(assessment=assessment).count(),
         "sending": mailing.sending_progress(assessment),
@@ -53,18 +66,61 @@ def _invitations_page(
     return render(request, "assessment/invitations/list.html", ctx, status=status)
 
 
-def _number_joiners(invitees: list[Invitation]) -> None:
-    """Name open-link participants 1, 2, ... in the order they joined.
+def _list_state(request: HttpRequest) -> QueryDict:
+    """Return the list's filters and page: the address's, or a form's `list`.
 
-    Numbered within the assessment: a database id would tell how many
-    people joined other assessments.
+    Every form of the page carries the list's state in a `list` field, so an
+    action, or the page rendered again after a post (an import with bad
+    lines), keeps them.
     """
-    joiners = sorted((i for i in invitees if not i.email), key=lambda i: i.pk)
-    for number, invitation in enumerate(joiners, start=1):
-        invitation.label = f"Open-link participant {number}"
-    for invitation in invitees:
-        if invitation.email:
-            invitation.label = invitation.email
+    if request.method == "POST":
+        return invitee_list.list_state(QueryDict(request.POST.get("list", "")))
+    return invitee_list.list_state(request.GET)
+
+
+def _with_page(state: QueryDict, number: int) -> QueryDict:
+    """Return the state showing page `number` (the first has no parameter)."""
+    state = state.copy()
+    state.pop("page", None)
+    if number > 1:
+        state["page"] = str(number)
+    return state
+
+
+def _page_links(
+    assessment: Assessment, state: QueryDict, page: Page
+) -> list[tuple[str, str | None, bool]]:
+    """Return (label, address or None for a gap, is current) per page link."""
+    base = reverse("assessment:invitations", args=[assessment.pk])
+    links = []
+    for number in page.paginator.get_elided_page_range(page.number):
+        if number == page.paginator.ELLIPSIS:
+            links.append((number, None, False))
+            continue
+        query = _with_page(state, number).urlencode()
+        address = f"{base}?{query}" if query else base
+        links.append((str(number), address, number == page.number))
+    return links
+
+
+def _returns_to_list(view):
+    """Send an action posted from the list back to the same filtered page.
+
+    The list's forms carry its state (filters, page) in a `list` field; when
+    the view redirects to the bare list, the state is added back.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
+        response = view(request, pk, *args, **kwargs)
+        state = _list_state(request).urlencode()
+        if state and isinstance(response, HttpResponseRedirect):
+            address, hash_, fragment = response.url.partition("#")
+            if address == reverse("assessment:invitations", args=[pk]):
+                response["Location"] = f"{address}?{state}{hash_}{fragment}"
+        return response
+
+    return wrapper
 
 
 def _open_links(assessment: Assessment) -> list[OpenLink]:
@@ -84,6 +140,7 @@ def _open_links(assessment: Assessment) -> list[OpenLink]:
 
 
 @login_required
+@_returns_to_list
 def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
     """List invitees with their status; add more from pasted lines or a CSV."""
     assessment, _ = get_assessment_for_user(request, pk, write=True)
@@ -131,18 +188,20 @@ def _import_message(result: invitations.ImportResult, *, merged: int) -> str:
     parts = []
     if result.added:
         parts.append(
-            ngettext("%d participant added", "%d participants added", result.added)
-            % result.added
+            ngettext("%s participant added", "%s participants added", result.added)
+            % display.count(result.added)
         )
     if result.updated:
-        parts.append(f"{result.updated} updated")
+        parts.append(f"{display.count(result.updated)} updated")
     if result.unchanged + merged:
-        parts.append(f"{result.unchanged + merged} already on the list (merged)")
+        already = display.count(result.unchanged + merged)
+        parts.append(f"{already} already on the list (merged)")
     return "; ".join(parts) + "." if parts else ""
 
 
 @login_required
 @require_POST
+@_returns_to_list
 def invitations_send(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue the invitations not sent yet, or schedule them for the opening.
 
@@ -192,6 +251,7 @@ def invitations_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@_returns_to_list
 def invitations_remind(request: HttpRequest, pk: int) -> HttpResponse:
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     if not assessment.is_open:
@@ -218,6 +278,7 @@ def invitations_remind(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@_returns_to_list
 def invitation_resend(
     request: HttpRequest, pk: int, invitation_pk: int
 ) -> HttpResponse:
@@ -251,6 +312,7 @@ def invitation_resend(
 
 @login_required
 @require_POST
+@_returns_to_list
 def emails_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue again every email of the assessment that failed."""
     assessment, _ = get_assessment_for_user(request, pk, write=True)
@@ -293,6 +355,7 @@ def sending_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@_returns_to_list
 def invitation_delete(
     request: HttpRequest, pk: int, invitation_pk: int
 ) -> HttpResponse:
@@ -318,6 +381,7 @@ def invitation_delete(
 
 @login_required
 @require_POST
+@_returns_to_list
 def open_link_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Create (or replace) a persona's open link; the list shows its address."""
     assessment, _ = get_assessment_for_user(request, pk, write=True)
@@ -346,6 +410,7 @@ def open_link_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@_returns_to_list
 def open_link_deactivate(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     link = get_object_or_404(

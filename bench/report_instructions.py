@@ -7,9 +7,9 @@ Wall time on a shared virtual machine varies by ±30% between runs of the
 same code (bench/report.py prints it), which hides changes of a few percent.
 valgrind's callgrind counts instructions instead, identically from run to run.
 The script seeds a fresh database as bench/report.py does, saves the
-report's HTML, then runs `html_to_pdf` under callgrind once and twice in new
-processes: the difference is one warm render (fonts and stylesheet already
-loaded), as a long-lived worker does it. About five minutes; needs valgrind.
+report's HTML, then runs `weasyprint_pdf` (the layout, in process) under
+callgrind once and twice in new processes: the difference is one warm render
+(fonts and stylesheet already loaded). About five minutes; needs valgrind.
 """
 
 import argparse
@@ -56,7 +56,7 @@ def render(html_path: Path, times: int) -> None:
 
     html = html_path.read_text()
     for _ in range(times):
-        pdf.html_to_pdf(html, extra_css=report_content.heat_styles())
+        pdf.weasyprint_pdf(html, extra_css=report_content.heat_styles())
 
 
 def instructions(html_path: Path, times: int) -> int:

@@ -344,18 +344,23 @@ OWNER_WORDS = {
     "engineering": ["engineering", "engineers"],
     "operations": ["operations"],
     "finance": ["finance"],
-    "product": ["product managers", "product owners", "product leads"],
+    "product": [
+        "product manager",
+        "product managers",
+        "product owners",
+        "product leads",
+    ],
     "procurement": ["procurement"],
     "leadership": ["leadership", "executives", "business unit leaders"],
     "itam": ["it asset management", "asset management team", "itam"],
     "itfm-tbm": ["it finance", "itfm", "tbm team"],
     "itsm-itil": ["itsm team", "service management team"],
-    "security": ["security team"],
+    "security": ["security", "security team"],
     "sustainability": ["sustainability team"],
 }
 WITH_OWNER = (
     r"\b((agree|review|confirm)\w* (\w+ )?|sign-off |reported (back )?|at )?"
-    r"(with|to|from|at) (the )?({words})\b"
+    r"(with|to|from|at|ask|have) (the |each )?({words})\b"
 )
 
 

@@ -1,8 +1,10 @@
 """Parsing pasted lines / CSV into invitees, and merging them into the list."""
 
 import codecs
+from html import unescape
 
 import pytest
+from django.urls import reverse
 
 from assessment.invitations import (
     NotTextError,
@@ -190,3 +192,46 @@ def test_importing_merges_addresses_already_invited(assessment, personas):
     again = invitations_import(assessment=assessment, invitees=parsed.invitees)
     assert again.added == 0
     assert assessment.invitations.count() == 3
+
+
+def _ten_thousand_lines() -> str:
+    """10,000 lines: every 100th has a bad address, every 250th repeats one."""
+    personas = ("finance", "engineering", "product", "leadership")
+    rows = []
+    for n in range(10_000):
+        email = f"person{n}@acme.example"
+        if n % 100 == 99:
+            email = f"person{n}-at-acme"
+        elif n % 250 == 0 and n:
+            email = "person1@acme.example"
+        rows.append(f"{email}, {personas[n % 4]}, Unit {n % 40}")
+    return "\n".join(rows)
+
+
+def test_ten_thousand_lines_import_in_batches_with_their_line_errors(
+    client, owner, assessment, django_assert_max_num_queries
+):
+    started, _ = create_invitation(
+        assessment=assessment, email="person2@acme.example", persona="finance"
+    )
+    respond_to_invitation(invitation=started, submitted=False)
+    client.force_login(owner)
+    url = reverse("assessment:invitations", args=[assessment.pk])
+    # Never a query per line: at most one statement per 100 lines written
+    # (SQLite takes at most 999 values per statement, about 110 rows).
+    with django_assert_max_num_queries(30 + 10_000 // 100):
+        reply = client.post(url, {"lines": _ten_thousand_lines()})
+    assert reply.status_code == 200
+    html = unescape(reply.content.decode())
+    assert assessment.invitations.count() == 1 + 9_860
+    assert (
+        assessment.invitations.get(email="person9998@acme.example").business_unit
+        == "Unit 38"
+    )
+    # The started participant keeps their persona and unit.
+    assert assessment.invitations.get(pk=started.pk).business_unit == ""
+    assert "100 lines could not be imported" in html
+    assert "Line 100 (<code>person99-at-acme, leadership, Unit 19</code>)" in html
+    assert "Line 10000 " in html
+    assert "“person9999-at-acme” is not a valid email address." in html
+    assert "9,860 participants added; 40 already on the list (merged)." in html
