@@ -197,6 +197,10 @@ def test_closing_after_one_response_holds_back_what_it_would_reveal(
     assert "held back" in html and "number of responses held back" in html
     assert "7 submitted" not in html
     assert anonymity_checker.check_dashboard(html, final) == []
+    # Nor does the list of assessments count them.
+    url = reverse("assessment:list", args=[assessment.organisation.slug])
+    listing = client.get(url).content.decode()
+    assert "7 / 7" not in listing and "6 / 6" not in listing
 
 
 def test_closing_drops_a_breakdown_when_the_whole_grew_by_k(client, viewer, assessment):
