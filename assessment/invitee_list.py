@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import QueryDict
 
-from .models import Assessment, Invitation, Persona, Response
+from .models import Assessment, EmailDelivery, Invitation, Persona, Response
 
 PER_PAGE = 50
 # The list's state in a query string: what a page link or a form keeps.
@@ -78,8 +78,23 @@ def invitees_matching(
     status: str = "",
     source: str = "",
 ) -> QuerySet[Invitation]:
-    """Return the invitees matching the filters, in the list's order."""
-    rows = assessment.invitations.select_related("persona", "response")
+    """Return the invitees matching the filters, in the list's order.
+
+    Each row carries `email_state`: its latest email waiting, being sent or
+    failed ("queued", "sending", "failed"), or None.
+    """
+    unsettled = EmailDelivery.objects.filter(
+        invitation=OuterRef("pk"),
+        status__in=[
+            EmailDelivery.Status.QUEUED,
+            EmailDelivery.Status.SENDING,
+            EmailDelivery.Status.FAILED,
+        ],
+    ).order_by("-pk")
+    rows = assessment.invitations.select_related("persona", "response").annotate(
+        email_state=Subquery(unsettled.values("status")[:1]),
+        email_kind=Subquery(unsettled.values("kind")[:1]),
+    )
     if q:
         rows = rows.filter(email__icontains=q)
     if persona is not None:
