@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from assessment import looks, snapshots
-from assessment.lifecycle import assessment_close, assessment_open
+from assessment.lifecycle import assessment_close, assessment_open, assessment_update
 from assessment.models import Answer, Invitation, Persona, Response
 from assessment.responses import response_reopen, response_submit
 from tests import anonymity_checker
@@ -357,3 +357,25 @@ def test_the_method_page_states_the_rule(client, viewer):
     page = client.get(reverse("assessment:method")).content.decode()
     assert "No working it out by comparing two publications" in page
     assert "has changed by nobody or by at least <em>k</em> people" in page
+
+
+def test_a_lowered_threshold_waits_for_a_checked_publication(
+    client, viewer, assessment
+):
+    published = snapshots.latest_snapshot(assessment)
+    assessment_update(
+        assessment=assessment,
+        title=assessment.title,
+        scope_label="",
+        personas=list(assessment.personas.all()),
+        anonymity_threshold=2,
+        opens_on=None,
+        closes_on=None,
+    )
+    # Finer groups of the same answers are not published on their own...
+    assert snapshots.latest_snapshot(assessment).pk == published.pk
+    client.force_login(viewer)
+    assert viewer_json(client, assessment)["anonymity_threshold"] == 3
+    # ...but by publishing again, which the rule checks under k=2.
+    snapshots.snapshot_publish(assessment=assessment)
+    assert viewer_json(client, assessment)["anonymity_threshold"] == 2
