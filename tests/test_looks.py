@@ -6,8 +6,10 @@ interim publication that breaks it is refused; the closing snapshot leaves
 out what breaks it, and the close page says what and why.
 """
 
+import io
 import json
 
+import pypdf
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -379,3 +381,21 @@ def test_a_lowered_threshold_waits_for_a_checked_publication(
     # ...but by publishing again, which the rule checks under k=2.
     snapshots.snapshot_publish(assessment=assessment)
     assert viewer_json(client, assessment)["anonymity_threshold"] == 2
+
+
+@pytest.mark.real_pdf
+@pytest.mark.parametrize("late", [(EN,), (FP, FP, EN)], ids=["held", "merged"])
+def test_the_closing_report_shows_what_the_json_shows(client, viewer, assessment, late):
+    for persona in late:
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 3, AL: 3}
+        )
+    assessment_close(assessment=assessment)
+    client.force_login(viewer)
+    data = viewer_json(client, assessment)
+    response = client.get(reverse("assessment:report", args=[assessment.pk]))
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert anonymity_checker.check_all(data, pdf_text=text) == []
+    if late == (EN,):  # everything held back; else shown without breakdown
+        assert "Number of respondents held back" in text
