@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 
+from . import mailing
 from .models import Assessment, EmailDelivery, Invitation, Persona, Response
 
 PER_PAGE = 50
@@ -35,7 +36,13 @@ class Filter:
     condition: Q
 
 
-# Every row is in exactly one status; their counts add up to the total.
+# An email to the invitee failed and was not made good by a later one.
+_email_failed = Exists(
+    mailing.still_failed(EmailDelivery.objects.filter(invitation=OuterRef("pk")))
+)
+
+# The first four partition the list (their counts add up to the total);
+# a failed email can happen in any of them.
 STATUSES = {
     "not_sent": Filter(
         "Not sent yet", ~_joined & Q(sent_at__isnull=True, response__isnull=True)
@@ -48,6 +55,7 @@ STATUSES = {
         "Started, not submitted", Q(response__isnull=False) & ~_submitted
     ),
     "submitted": Filter("Submitted", _submitted),
+    "failed": Filter("Email failed", Q(_email_failed)),
 }
 SOURCES = {
     "invited": Filter("Invited by email", ~_joined),
@@ -78,22 +86,9 @@ def invitees_matching(
     status: str = "",
     source: str = "",
 ) -> QuerySet[Invitation]:
-    """Return the invitees matching the filters, in the list's order.
-
-    Each row carries `email_state`: its latest email waiting, being sent or
-    failed ("queued", "sending", "failed"), or None.
-    """
-    unsettled = EmailDelivery.objects.filter(
-        invitation=OuterRef("pk"),
-        status__in=[
-            EmailDelivery.Status.QUEUED,
-            EmailDelivery.Status.SENDING,
-            EmailDelivery.Status.FAILED,
-        ],
-    ).order_by("-pk")
+    """Return the invitees matching the filters, in the list's order."""
     rows = assessment.invitations.select_related("persona", "response").annotate(
-        email_state=Subquery(unsettled.values("status")[:1]),
-        email_kind=Subquery(unsettled.values("kind")[:1]),
+        email_failed=_email_failed
     )
     if q:
         rows = rows.filter(email__icontains=q)
