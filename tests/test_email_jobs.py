@@ -212,6 +212,8 @@ def test_an_address_refused_fails_after_the_retries_and_can_be_retried(
     text = " ".join(page.content.decode().split())
     assert "Invitations: 2 of 3 sent, 1 failed" in text
     assert "p2@x.io (invitation): Address refused by the mail server (550" in text
+    # The list says it too, on the person's row.
+    assert text.count("Email failed</span>") == 1
     assert "Retry failed" in text
 
     failing_mail.refused = set()
