@@ -334,9 +334,7 @@ class InviteeFilterForm(forms.Form):
     that filter left out, never an error page.
     """
 
-    q = forms.CharField(
-        label="Email address contains", required=False, max_length=PARAM_MAX
-    )
+    q = forms.CharField(label="Search by address", required=False, max_length=PARAM_MAX)
     persona = forms.ChoiceField(label="Persona", required=False)
     status = forms.ChoiceField(label="Status", required=False)
     source = forms.ChoiceField(label="Came", required=False)

@@ -188,9 +188,9 @@ def assessment_update(
 ) -> None:
     """Change an assessment's settings; personas with participants stay.
 
-    `comments_published` None leaves the choice as it is. A new anonymity
-    threshold applies to the published results at once
-    (`snapshots.snapshot_rethreshold`).
+    `comments_published` None leaves the choice as it is. A raised anonymity
+    threshold applies to the published results at once, a lowered one from
+    the next publication (`snapshots.snapshot_rethreshold`).
     """
     kept = {p.pk for p in personas}
     in_use = Persona.objects.filter(

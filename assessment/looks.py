@@ -57,9 +57,10 @@ the first time is compared with the pool it came from in the same way.
 Limits, on purpose: the check compares pairs of snapshots (every earlier
 one, not only the latest, so a figure hidden for one snapshot and shown
 again is still compared); it does not solve three snapshots together, nor
-combine a capability's groups with the respondents per persona. A change of
-threshold republishes the same answers (`snapshots.snapshot_rethreshold`)
-and is not checked. Round comparisons show each round's own published
+combine a capability's groups with the respondents per persona. A raised
+threshold republishes the same answers in coarser groups
+(`snapshots.snapshot_rethreshold`) and is not checked; a lowered one waits
+for the next publication, which is. Round comparisons show each round's own published
 snapshots, so each round's snapshots follow the rule.
 """
 

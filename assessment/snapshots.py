@@ -112,14 +112,17 @@ def snapshot_close(*, assessment: Assessment, user=None) -> ResultsSnapshot:
 def snapshot_rethreshold(
     *, assessment: Assessment, user=None
 ) -> ResultsSnapshot | None:
-    """Publish the latest snapshot's figures again under the current threshold.
+    """Publish the latest snapshot's figures again under a raised threshold.
 
     Called when an owner changes k: a raised threshold protects published
-    results at once. The answers are those already published, so no new
-    comparison becomes possible. Nothing happens before a first snapshot.
+    results at once, with the answers already published and coarser groups.
+    A lowered one waits for the next publication ("publish again with the
+    same responses" will do), which `looks` checks under it: finer groups of
+    the same answers could be set against an older snapshot's. Nothing
+    happens before a first snapshot.
     """
     latest = latest_snapshot(assessment)
-    if latest is None or latest.anonymity_threshold == assessment.anonymity_threshold:
+    if latest is None or assessment.anonymity_threshold <= latest.anonymity_threshold:
         return None
     return ResultsSnapshot.objects.create(
         assessment=assessment,

@@ -6,8 +6,10 @@ interim publication that breaks it is refused; the closing snapshot leaves
 out what breaks it, and the close page says what and why.
 """
 
+import io
 import json
 
+import pypdf
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +17,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from assessment import looks, snapshots
-from assessment.lifecycle import assessment_close, assessment_open
+from assessment.lifecycle import assessment_close, assessment_open, assessment_update
 from assessment.models import Answer, Invitation, Persona, Response
 from assessment.responses import response_reopen, response_submit
 from tests import anonymity_checker
@@ -197,6 +199,10 @@ def test_closing_after_one_response_holds_back_what_it_would_reveal(
     assert "held back" in html and "number of responses held back" in html
     assert "7 submitted" not in html
     assert anonymity_checker.check_dashboard(html, final) == []
+    # Nor does the list of assessments count them.
+    url = reverse("assessment:list", args=[assessment.organisation.slug])
+    listing = client.get(url).content.decode()
+    assert "7 / 7" not in listing and "6 / 6" not in listing
 
 
 def test_closing_drops_a_breakdown_when_the_whole_grew_by_k(client, viewer, assessment):
@@ -353,3 +359,43 @@ def test_the_method_page_states_the_rule(client, viewer):
     page = client.get(reverse("assessment:method")).content.decode()
     assert "No working it out by comparing two publications" in page
     assert "has changed by nobody or by at least <em>k</em> people" in page
+
+
+def test_a_lowered_threshold_waits_for_a_checked_publication(
+    client, viewer, assessment
+):
+    published = snapshots.latest_snapshot(assessment)
+    assessment_update(
+        assessment=assessment,
+        title=assessment.title,
+        scope_label="",
+        personas=list(assessment.personas.all()),
+        anonymity_threshold=2,
+        opens_on=None,
+        closes_on=None,
+    )
+    # Finer groups of the same answers are not published on their own...
+    assert snapshots.latest_snapshot(assessment).pk == published.pk
+    client.force_login(viewer)
+    assert viewer_json(client, assessment)["anonymity_threshold"] == 3
+    # ...but by publishing again, which the rule checks under k=2.
+    snapshots.snapshot_publish(assessment=assessment)
+    assert viewer_json(client, assessment)["anonymity_threshold"] == 2
+
+
+@pytest.mark.real_pdf
+@pytest.mark.parametrize("late", [(EN,), (FP, FP, EN)], ids=["held", "merged"])
+def test_the_closing_report_shows_what_the_json_shows(client, viewer, assessment, late):
+    for persona in late:
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 3, AL: 3}
+        )
+    assessment_close(assessment=assessment)
+    client.force_login(viewer)
+    data = viewer_json(client, assessment)
+    response = client.get(reverse("assessment:report", args=[assessment.pk]))
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert anonymity_checker.check_all(data, pdf_text=text) == []
+    if late == (EN,):  # everything held back; else shown without breakdown
+        assert "Number of respondents held back" in text
