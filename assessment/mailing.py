@@ -189,6 +189,13 @@ def invitations_remind(
     )
 
 
+def waiting(*, invitation: Invitation, kind: str) -> bool:
+    """Whether an email of this kind to the invitee is queued or going out."""
+    return EmailDelivery.objects.filter(
+        invitation=invitation, kind=kind, status__in=PENDING
+    ).exists()
+
+
 def send_counts(send: EmailSend) -> dict[str, int]:
     """Return a send's deliveries by status (for messages and commands)."""
     counts = dict.fromkeys(Status.values, 0)

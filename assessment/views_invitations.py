@@ -289,6 +289,11 @@ def invitation_resend(
     if not assessment.is_open:
         messages.error(request, mailing.NOT_OPEN_FOR_EMAILS[assessment.status])
         return redirect("assessment:invitations", pk=assessment.pk)
+    if mailing.waiting(invitation=invitation, kind=EmailSend.Kind.RESEND):
+        messages.info(
+            request, f"A new link is already on its way to {invitation.email}."
+        )
+        return redirect("assessment:invitations", pk=assessment.pk)
     with transaction.atomic():
         mailing.send_start(
             assessment=assessment,

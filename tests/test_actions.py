@@ -161,6 +161,7 @@ def test_the_next_rounds_dashboard_shows_last_rounds_actions(
     from assessment.demo import demo_rounds_create
 
     rounds = demo_rounds_create(organisation=organisation, respondents=40, seed=7)
+    PlanAction.objects.all().delete()  # the demo's own, for exact counts
     allocation = Capability.objects.get(
         version=rounds.previous.framework, slug="allocation"
     )
