@@ -16,7 +16,9 @@ what breaks the rule (`hold_back`): a capability first loses its persona
 breakdown (its score becomes the plain mean of everyone), and if that is not
 enough, shows no figure at all; a breakdown of respondents by persona or
 business unit is dropped, then the count of respondents. The owner sees the
-list on the close confirmation page (`close_plan`).
+list on the close confirmation page (`close_plan`), and may instead keep the
+last published results: the closing snapshot is then a copy of them, the
+same look, which no comparison can split (`snapshots.snapshot_close`).
 
 What a viewer can see, and what it can be combined with
 --------------------------------------------------------
