@@ -324,6 +324,12 @@ def results_json(shown: ShownResults, ranks: dict[int, Standing]) -> dict[str, A
             "snapshot": snapshot.pk,
             "published_at": snapshot.created_at.isoformat(),
             "reason": snapshot.get_reason_display(),
+            # Kept at closing: the figures of the results published then, and
+            # how many responses submitted since are not in them.
+            "kept_results_of": snapshot.figures_published_at.isoformat()
+            if snapshot.figures_published_at
+            else None,
+            "left_out": snapshot.left_out,
         },
         "anonymity_threshold": results.k,
         "respondents": results.respondents,

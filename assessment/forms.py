@@ -128,6 +128,24 @@ class ClosingDateForm(forms.Form):
         return closes_on
 
 
+class ClosingForm(forms.Form):
+    """Closing: when some figures would be held back (`looks`), keep the last
+    published results for viewers (the default) or include the late
+    responses and hold back what would reveal them."""
+
+    KEEP, INCLUDE = "keep", "include"
+    final = forms.ChoiceField(
+        choices=[(KEEP, "Keep the last published results"), (INCLUDE, "Include")],
+        required=False,
+        initial=KEEP,
+        widget=forms.RadioSelect,
+    )
+
+    @property
+    def keep_published(self) -> bool:
+        return self.cleaned_data.get("final", "") in ("", self.KEEP)
+
+
 class ScopeForm(forms.Form):
     """One "in scope" checkbox and one target level per capability.
 

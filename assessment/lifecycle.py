@@ -15,6 +15,7 @@ from .models import (
     Level,
     Organisation,
     Persona,
+    ResultsSnapshot,
     ScopedCapability,
 )
 from .reports import report_prepare
@@ -117,10 +118,14 @@ def assessment_open(*, assessment: Assessment) -> None:
 
 
 @transaction.atomic
-def assessment_close(*, assessment: Assessment, user=None) -> None:
+def assessment_close(
+    *, assessment: Assessment, user=None, keep_published: bool = False
+) -> ResultsSnapshot:
     """Close an open assessment: answers stop and results are published.
 
-    Viewers see the snapshot taken here (see `snapshots`). Its default
+    Viewers see the snapshot taken here (see `snapshots`); with
+    `keep_published`, the last published results if closing would hold
+    figures back (`snapshots.snapshot_close`). Its default
     report is queued once this is committed, ready before the first download
     (`robust`: a failure to queue it must not undo the closing).
     """
@@ -129,8 +134,11 @@ def assessment_close(*, assessment: Assessment, user=None) -> None:
     assessment.status = Assessment.Status.CLOSED
     assessment.closed_at = timezone.now()
     assessment.save(update_fields=["status", "closed_at"])
-    snapshot_close(assessment=assessment, user=user)
+    snapshot = snapshot_close(
+        assessment=assessment, user=user, keep_published=keep_published
+    )
     transaction.on_commit(lambda: report_prepare(assessment), robust=True)
+    return snapshot
 
 
 def assessment_reopen(

@@ -15,12 +15,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from . import audit, invitations, lifecycle, looks, mailing, reminders
+from . import audit, display, invitations, lifecycle, looks, mailing, reminders
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
 from .disclosure import shown_participation, shown_participation_list
 from .forms import (
     AssessmentForm,
     ClosingDateForm,
+    ClosingForm,
     RoutingForm,
     ScopeForm,
 )
@@ -31,6 +32,7 @@ from .models import (
     Membership,
 )
 from .participation import participation_summary
+from .snapshots import latest_snapshot, publish_state
 
 
 @login_required
@@ -353,27 +355,53 @@ def assessment_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def assessment_close(request: HttpRequest, pk: int) -> HttpResponse:
-    """Ask for confirmation, then close: answers stop and results are final."""
+    """Ask for confirmation, then close: answers stop and results are final.
+
+    When closing would hold figures back, the owner chooses between keeping
+    the last published results and holding back (`snapshots.snapshot_close`).
+    """
     assessment, _ = get_assessment_for_user(request, pk, write=True)
-    if request.method == "POST":
+    form = ClosingForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
         try:
-            lifecycle.assessment_close(assessment=assessment, user=request.user)
+            snapshot = lifecycle.assessment_close(
+                assessment=assessment,
+                user=request.user,
+                keep_published=form.keep_published,
+            )
         except lifecycle.LifecycleError as error:
             messages.error(request, str(error))
         else:
             audit.record(
-                assessment=assessment, action="assessment.closed", user=request.user
+                assessment=assessment,
+                action="assessment.closed",
+                user=request.user,
+                detail=_closing_detail(snapshot),
             )
             messages.success(request, "The assessment is closed; results are final.")
         return redirect(assessment)
+    latest = latest_snapshot(assessment)
     ctx = {
         "assessment": assessment,
         "organisation": assessment.organisation,
         "participation": participation_summary(assessment=assessment),
         "left_out": looks.close_plan(assessment),
+        "latest": latest,
+        "late": publish_state(assessment, latest=latest).new,
+        "form": form,
         "action": "close",
     }
     return render(request, "assessment/assessment_confirm.html", ctx)
+
+
+def _closing_detail(snapshot) -> str:
+    if snapshot.left_out is None:
+        return ""
+    return (
+        "Kept the results published on "
+        f"{display.date(snapshot.figures_published_at)}: {snapshot.left_out} "
+        "later responses are not in them."
+    )
 
 
 @login_required
