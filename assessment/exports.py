@@ -497,7 +497,7 @@ SUMMARY_COLUMNS = [
     ("Target", 12, None),
     ("Gap to target", 13, GAP_FORMAT),
     ("Priority", 9, None),
-    ("Priority reason", 40, None),
+    ("Priority reason", 60, None),  # the longest reasons fit unwrapped
     ("Disagreement", 13, SCORE_FORMAT),
     ("Contested", 10, None),
     ("Answers", 9, None),
