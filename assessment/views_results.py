@@ -105,6 +105,7 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
                             c,
                             by_capability.get(c.capability.name),
                             found.progress.get(c.capability.pk),
+                            found.standings.get(c.capability.pk),
                         )
                         for c in domain.capabilities
                     ],
