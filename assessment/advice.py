@@ -37,6 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from . import display
 from .models import (
@@ -68,6 +69,10 @@ ROADMAP_LIMIT = 12
 # Below this response rate, participation is a risk to the reading.
 LOW_RESPONSE_RATE = 0.5
 PRACTITIONER = "finops-practitioner"
+# Reasons every page and download gives; the exports also give the last two
+# to capabilities that are not ranked.
+ALIGN_FIRST = "personas disagree: align first"
+CLOSE_TO_TARGET = "close to target"
 ALIGN_KEY = "align-contested"
 
 PHASE_PLAN, PHASE_NEXT, PHASE_LATER = "0-3", "3-6", "6-12"
@@ -293,9 +298,12 @@ def _reason(
         first = f"prerequisite of {dependents[0]}"
         if others:
             first += f" and {others} other{'s' if others > 1 else ''}"
+        # A contested prerequisite still waits for the alignment.
+        if c.contested:
+            first += f"; {ALIGN_FIRST}"
         return f"{first}; {size}"
     if c.contested:
-        return f"personas disagree: align first; {size}"
+        return f"{ALIGN_FIRST}; {size}"
     if thin:
         return f"thin evidence, ranked after better-known gaps; {size}"
     if prerequisites:
@@ -590,6 +598,17 @@ def previous_actions(assessment: Assessment) -> list[PlanAction]:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """Where a capability stands in the advice: its rank (if any) and why."""
+
+    rank: int | None = None
+    reason: str = ""
+
+
+NOT_RANKED = Standing()
+
+
+@dataclass(frozen=True)
 class Advice:
     priorities: list[Priority]
     align_first: list[Disagreement]
@@ -604,6 +623,26 @@ class Advice:
     reassigned: bool  # an action went to the practitioner
     progress: dict[int, ActionProgress]  # last round's tracked actions
     previous: list[PlanAction]  # last round's tracked actions, in order
+
+    @cached_property
+    def standings(self) -> dict[int, Standing]:
+        """Return capability id -> its rank and reason, as the report gives them.
+
+        The downloads' Priority and Priority reason columns read this, so
+        they rank as the report and dashboard do. Capabilities close to
+        target or contested without a gap get a reason and no rank; the
+        others are absent.
+        """
+        found = {
+            c.capability.pk: Standing(None, CLOSE_TO_TARGET)
+            for c in self.close_to_target
+        }
+        found |= {
+            d.result.capability.pk: Standing(None, ALIGN_FIRST)
+            for d in self.align_first
+        }
+        found |= {p.capability.pk: Standing(p.rank, p.reason) for p in self.priorities}
+        return found
 
     @property
     def roadmap_phases(self) -> list[tuple[str, list[PlanItem]]]:

@@ -14,6 +14,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from .advice import assessment_advice
+from .disclosure import shown_results
 from .lifecycle import assessment_close, assessment_create, assessment_open
 from .models import (
     Answer,
@@ -23,6 +25,7 @@ from .models import (
     Level,
     Membership,
     Organisation,
+    PlanAction,
     Response,
     ResultsSnapshot,
 )
@@ -340,8 +343,34 @@ def demo_rounds_create(
         kind="previous",
     )
     demo_evidence_create(assessment=current, ends=today, seed=seed, kind="current")
+    demo_actions_create(assessment=previous, due=today - datetime.timedelta(days=20))
     previous.refresh_from_db()
     return DemoRounds(previous=previous, current=current)
+
+
+# What became of the previous round's 90-day plan, action by action: the
+# current round shows it beside each capability's change.
+DEMO_ACTION_STATUSES = ["done", "done", "in_progress", "done", "planned", "dropped"]
+DEMO_ACTION_OWNERS = ["Platform team", "Finance operations", "Ana (FinOps lead)"]
+
+
+def demo_actions_create(*, assessment: Assessment, due: datetime.date) -> None:
+    """Track the round's 90-day plan (its published results) with statuses."""
+    shown = shown_results(assessment, owner=False)
+    if shown.results is None:
+        return
+    plan = assessment_advice(shown.results, shown.participation).plan
+    for i, item in enumerate(plan):
+        action = PlanAction.objects.create(
+            assessment=assessment,
+            action_key=item.key,
+            title=item.action,
+            kpi=item.kpi,
+            owner_name=DEMO_ACTION_OWNERS[i % len(DEMO_ACTION_OWNERS)],
+            due_on=due,
+            status=DEMO_ACTION_STATUSES[i % len(DEMO_ACTION_STATUSES)],
+        )
+        action.capabilities.set(item.capabilities)
 
 
 # ---------------------------------------------------------------------------

@@ -11,7 +11,9 @@ one).
 
 The aggregates' data (CSV, JSON, the workbook's Data sheet) keep every score
 at full precision; the workbook's Summary sheet reads like the dashboard,
-with every figure formatted by `display`.
+with every figure formatted by `display`. Priorities and their reasons are
+the advice's (`advice.assessment_advice` on the same shown results), so a
+download ranks as the dashboard and the report do.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from . import display
+from .advice import NOT_RANKED, Standing, assessment_advice
 from .disclosure import ShownResults
 from .models import Answer, Assessment, Response
 from .scoring import (
@@ -166,13 +169,25 @@ RESULT_HEADER = [
     "Disagreement",
     "Contested",
     "Priority",
+    "Priority reason",
     "Previous score",
     "Change",
     "Note",
 ]
 
 
-def result_rows(shown: ShownResults) -> tuple[list[str], list[list[Any]]]:
+def standings(shown: ShownResults) -> dict[int, Standing]:
+    """Return each capability's priority and reason, as the report ranks them.
+
+    Advice reads only the shown results and catalogue and scope rows, in a
+    constant number of queries.
+    """
+    return assessment_advice(shown.results, shown.participation).standings
+
+
+def result_rows(
+    shown: ShownResults, ranks: dict[int, Standing]
+) -> tuple[list[str], list[list[Any]]]:
     """Return the header and rows of the aggregates, at full precision.
 
     One row per capability, then one per domain, then the overall row.
@@ -196,7 +211,7 @@ def result_rows(shown: ShownResults) -> tuple[list[str], list[list[Any]]]:
                 "capability",
                 cap.capability.domain.name,
                 cap.capability.name,
-                *_capability_figures(cap),
+                *_capability_figures(cap, ranks.get(cap.capability.pk, NOT_RANKED)),
                 *_delta_figures(delta),
                 _note(cap, results.k),
                 *[scores.get(p.pk) for p in personas],
@@ -264,7 +279,7 @@ def _delta_figures(delta: Delta | None) -> list[Any]:
     return [_number(delta.previous), delta.change]
 
 
-def _capability_figures(cap: CapabilityResult) -> list[Any]:
+def _capability_figures(cap: CapabilityResult, standing: Standing) -> list[Any]:
     return [
         cap.score,
         cap.level_name,
@@ -279,11 +294,12 @@ def _capability_figures(cap: CapabilityResult) -> list[Any]:
         cap.not_applicable_rate,
         cap.disagreement,
         cap.contested,
-        cap.priority,
+        standing.rank,
+        standing.reason,
     ]
 
 
-def results_json(shown: ShownResults) -> dict[str, Any]:
+def results_json(shown: ShownResults, ranks: dict[int, Standing]) -> dict[str, Any]:
     """Return every aggregate figure as JSON-ready data, at full precision.
 
     Per capability, the number of scored answers and, per group shown, its
@@ -308,6 +324,12 @@ def results_json(shown: ShownResults) -> dict[str, Any]:
             "snapshot": snapshot.pk,
             "published_at": snapshot.created_at.isoformat(),
             "reason": snapshot.get_reason_display(),
+            # Kept at closing: the figures of the results published then, and
+            # how many responses submitted since are not in them.
+            "kept_results_of": snapshot.figures_published_at.isoformat()
+            if snapshot.figures_published_at
+            else None,
+            "left_out": snapshot.left_out,
         },
         "anonymity_threshold": results.k,
         "respondents": results.respondents,
@@ -335,8 +357,17 @@ def results_json(shown: ShownResults) -> dict[str, Any]:
             }
             for d in results.domains
         ],
-        "capabilities": [_capability_json(c) for c in results.capabilities],
-        "priorities": [c.capability.slug for c in results.priorities],
+        "capabilities": [
+            _capability_json(c, ranks.get(c.capability.pk, NOT_RANKED))
+            for c in results.capabilities
+        ],
+        "priorities": [
+            c.capability.slug
+            for c in sorted(
+                (c for c in results.capabilities if _rank(ranks, c) is not None),
+                key=lambda c: _rank(ranks, c),
+            )
+        ],
         "contested": [c.capability.slug for c in results.contested],
         "personas": _breakdown_json(results.personas),
         "business_units": _breakdown_json(results.business_units),
@@ -344,7 +375,11 @@ def results_json(shown: ShownResults) -> dict[str, Any]:
     }
 
 
-def _capability_json(cap: CapabilityResult) -> dict[str, Any]:
+def _rank(ranks: dict[int, Standing], cap: CapabilityResult) -> int | None:
+    return ranks.get(cap.capability.pk, NOT_RANKED).rank
+
+
+def _capability_json(cap: CapabilityResult, standing: Standing) -> dict[str, Any]:
     return {
         "slug": cap.capability.slug,
         "name": cap.capability.name,
@@ -377,7 +412,8 @@ def _capability_json(cap: CapabilityResult) -> dict[str, Any]:
         ],
         "disagreement": cap.disagreement,
         "contested": cap.contested,
-        "priority": cap.priority,
+        "priority": standing.rank,
+        "priority_reason": standing.reason or None,
     }
 
 
@@ -461,6 +497,7 @@ SUMMARY_COLUMNS = [
     ("Target", 12, None),
     ("Gap to target", 13, GAP_FORMAT),
     ("Priority", 9, None),
+    ("Priority reason", 60, None),  # the longest reasons fit unwrapped
     ("Disagreement", 13, SCORE_FORMAT),
     ("Contested", 10, None),
     ("Answers", 9, None),
@@ -478,7 +515,9 @@ def _share(rate: float | None) -> Decimal | None:
     return None if shown is None else Decimal(shown) / 100
 
 
-def summary_rows(shown: ShownResults) -> list[tuple[list[Any], bool]]:
+def summary_rows(
+    shown: ShownResults, ranks: dict[int, Standing]
+) -> list[tuple[list[Any], bool]]:
     """Return the Summary sheet's rows as shown values, each with a bold flag.
 
     The overall row, then each domain followed by its capabilities; group
@@ -529,7 +568,10 @@ def summary_rows(shown: ShownResults) -> list[tuple[list[Any], bool]]:
         )
         for cap in domain.capabilities:
             delta = capability_deltas.get(cap.capability.name)
-            rows.append((_summary_capability(cap, delta, personas, pooled), False))
+            standing = ranks.get(cap.capability.pk, NOT_RANKED)
+            rows.append(
+                (_summary_capability(cap, standing, delta, personas, pooled), False)
+            )
     return rows
 
 
@@ -540,7 +582,11 @@ def _group_columns(results: AssessmentResults) -> tuple[list, bool]:
 
 
 def _summary_capability(
-    cap: CapabilityResult, delta: Delta | None, personas, pooled: bool
+    cap: CapabilityResult,
+    standing: Standing,
+    delta: Delta | None,
+    personas,
+    pooled: bool,
 ) -> list[Any]:
     scores = {g.persona.pk: g.shown_score for g in cap.persona_scores}
     other = cap.other_personas.shown_score if cap.other_personas else None
@@ -551,7 +597,8 @@ def _summary_capability(
         cap.level_name,
         f"{cap.target_name} ({cap.target})",
         cap.gap,
-        cap.priority,
+        standing.rank,
+        standing.reason,
         cap.disagreement,
         "yes" if cap.contested else "",
         cap.answered,
@@ -565,14 +612,14 @@ def _summary_capability(
     ]
 
 
-def results_workbook(shown: ShownResults) -> bytes:
+def results_workbook(shown: ShownResults, ranks: dict[int, Standing]) -> bytes:
     """Return the results as a workbook: a Summary sheet and a Data sheet."""
     book = Workbook()
     summary = book.active
     summary.title = "Summary"
-    _write_summary(summary, shown)
+    _write_summary(summary, shown, ranks)
     data = book.create_sheet("Data")
-    header, rows = result_rows(shown)
+    header, rows = result_rows(shown, ranks)
     data.append([neutralise(v) for v in header])
     for row in rows:
         data.append([neutralise(v) for v in row])
@@ -584,7 +631,7 @@ def results_workbook(shown: ShownResults) -> bytes:
     return buffer.getvalue()
 
 
-def _write_summary(sheet, shown: ShownResults) -> None:
+def _write_summary(sheet, shown: ShownResults, ranks: dict[int, Standing]) -> None:
     results = shown.results
     assessment = results.assessment
     k = results.k
@@ -618,7 +665,9 @@ def _write_summary(sheet, shown: ShownResults) -> None:
             "shown. Gap to target: how far a score is below its target "
             f"(“{display.MET}” when it is not). A persona has a score of its "
             f"own with {k} or more respondents; smaller personas are pooled as "
-            f"“{OTHER_PERSONAS}”. Full precision: the Data sheet."
+            f"“{OTHER_PERSONAS}”. Priority: the order of the results page and "
+            "the report (gap weighted by importance, prerequisites first), with "
+            "the reason for each. Full precision: the Data sheet."
         ]
     )
     sheet.append([])
@@ -632,7 +681,7 @@ def _write_summary(sheet, shown: ShownResults) -> None:
     for cell in sheet[header_row]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="bottom")
-    for values, bold in summary_rows(shown):
+    for values, bold in summary_rows(shown, ranks):
         sheet.append([neutralise(v) for v in values])
         for cell, (_, _, number_format) in zip(
             sheet[sheet.max_row], columns, strict=True
@@ -671,11 +720,13 @@ def export_answers(assessment: Assessment, fmt: str) -> bytes:
 
 def export_results(shown: ShownResults, fmt: str) -> bytes:
     """Return the aggregates someone may see in CSV, XLSX or JSON."""
+    if fmt not in FORMATS:
+        raise ValueError(f"Results export as csv, xlsx or json, not {fmt!r}.")
+    ranks = standings(shown)
     if fmt == "json":
-        return write_json(results_json(shown))
-    header, rows = result_rows(shown)
+        return write_json(results_json(shown, ranks))
     if fmt == "csv":
-        return write_csv(header, rows)
+        return write_csv(*result_rows(shown, ranks))
     if fmt == "xlsx":
-        return results_workbook(shown)
+        return results_workbook(shown, ranks)
     raise ValueError(f"Results export as csv, xlsx or json, not {fmt!r}.")

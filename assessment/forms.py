@@ -10,7 +10,14 @@ from django.utils import timezone
 from . import display
 from .invitations import NotTextError, decode_upload
 from .invitee_list import PARAM_MAX, SOURCES, STATUSES
-from .models import Assessment, Capability, FrameworkVersion, Level, Persona
+from .models import (
+    Assessment,
+    Capability,
+    FrameworkVersion,
+    Level,
+    Persona,
+    ScopedCapability,
+)
 from .text import PlainTextField
 
 MAX_UPLOAD_BYTES = 1_000_000
@@ -121,6 +128,24 @@ class ClosingDateForm(forms.Form):
         return closes_on
 
 
+class ClosingForm(forms.Form):
+    """Closing: when some figures would be held back (`looks`), keep the last
+    published results for viewers (the default) or include the late
+    responses and hold back what would reveal them."""
+
+    KEEP, INCLUDE = "keep", "include"
+    final = forms.ChoiceField(
+        choices=[(KEEP, "Keep the last published results"), (INCLUDE, "Include")],
+        required=False,
+        initial=KEEP,
+        widget=forms.RadioSelect,
+    )
+
+    @property
+    def keep_published(self) -> bool:
+        return self.cleaned_data.get("final", "") in ("", self.KEEP)
+
+
 class ScopeForm(forms.Form):
     """One "in scope" checkbox and one target level per capability.
 
@@ -133,10 +158,12 @@ class ScopeForm(forms.Form):
         *args,
         capabilities: list[Capability],
         targets: dict[int, int] | None = None,
+        importance: dict[int, str] | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.capabilities = capabilities
+        self.current_importance = importance or {}
         scoped = (
             targets if targets is not None else {c.pk: Level.WALK for c in capabilities}
         )
@@ -150,11 +177,28 @@ class ScopeForm(forms.Form):
                 coerce=int,
                 initial=scoped.get(c.pk, Level.WALK),
             )
+            # Not required: a form posted without it keeps the importance
+            # the capability has (normal for a new one).
+            self.fields[f"importance_{c.pk}"] = forms.ChoiceField(
+                label=f"Importance of {c.name}",
+                choices=ScopedCapability.Importance.choices,
+                required=False,
+                initial=self._importance_of(c.pk),
+            )
+
+    def _importance_of(self, pk: int) -> str:
+        return self.current_importance.get(pk, ScopedCapability.Importance.NORMAL)
 
     @property
-    def rows(self) -> list[tuple[Capability, forms.BoundField, forms.BoundField]]:
+    def rows(self) -> list[tuple[Capability, forms.BoundField, ...]]:
         return [
-            (c, self[f"in_{c.pk}"], self[f"target_{c.pk}"]) for c in self.capabilities
+            (
+                c,
+                self[f"in_{c.pk}"],
+                self[f"target_{c.pk}"],
+                self[f"importance_{c.pk}"],
+            )
+            for c in self.capabilities
         ]
 
     def clean(self):
@@ -170,6 +214,14 @@ class ScopeForm(forms.Form):
             c.pk: data[f"target_{c.pk}"]
             for c in self.capabilities
             if data.get(f"in_{c.pk}") and f"target_{c.pk}" in data
+        }
+
+    def importance(self) -> dict[int, str]:
+        """Return capability id -> importance for the capabilities ticked."""
+        data = self.cleaned_data
+        return {
+            pk: data.get(f"importance_{pk}") or self._importance_of(pk)
+            for pk in self.targets()
         }
 
 
@@ -300,9 +352,7 @@ class InviteeFilterForm(forms.Form):
     that filter left out, never an error page.
     """
 
-    q = forms.CharField(
-        label="Email address contains", required=False, max_length=PARAM_MAX
-    )
+    q = forms.CharField(label="Search by address", required=False, max_length=PARAM_MAX)
     persona = forms.ChoiceField(label="Persona", required=False)
     status = forms.ChoiceField(label="Status", required=False)
     source = forms.ChoiceField(label="Came", required=False)

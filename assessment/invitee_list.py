@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 
-from .models import Assessment, Invitation, Persona, Response
+from . import mailing
+from .models import Assessment, EmailDelivery, Invitation, Persona, Response
 
 PER_PAGE = 50
 # The list's state in a query string: what a page link or a form keeps.
@@ -35,7 +36,13 @@ class Filter:
     condition: Q
 
 
-# Every row is in exactly one status; their counts add up to the total.
+# An email to the invitee failed and was not made good by a later one.
+_email_failed = Exists(
+    mailing.still_failed(EmailDelivery.objects.filter(invitation=OuterRef("pk")))
+)
+
+# The first four partition the list (their counts add up to the total);
+# a failed email can happen in any of them.
 STATUSES = {
     "not_sent": Filter(
         "Not sent yet", ~_joined & Q(sent_at__isnull=True, response__isnull=True)
@@ -48,6 +55,7 @@ STATUSES = {
         "Started, not submitted", Q(response__isnull=False) & ~_submitted
     ),
     "submitted": Filter("Submitted", _submitted),
+    "failed": Filter("Email failed", Q(_email_failed)),
 }
 SOURCES = {
     "invited": Filter("Invited by email", ~_joined),
@@ -79,7 +87,9 @@ def invitees_matching(
     source: str = "",
 ) -> QuerySet[Invitation]:
     """Return the invitees matching the filters, in the list's order."""
-    rows = assessment.invitations.select_related("persona", "response")
+    rows = assessment.invitations.select_related("persona", "response").annotate(
+        email_failed=_email_failed
+    )
     if q:
         rows = rows.filter(email__icontains=q)
     if persona is not None:

@@ -15,6 +15,7 @@ from .models import (
     Level,
     Organisation,
     Persona,
+    ResultsSnapshot,
     ScopedCapability,
 )
 from .reports import report_prepare
@@ -32,6 +33,7 @@ def assessment_create(
     capabilities: list[Capability] | None = None,
     personas: list[Persona] | None = None,
     targets: dict[int, int] | None = None,
+    importance: dict[int, str] | None = None,
     anonymity_threshold: int = 3,
     opens_on: datetime.date | None = None,
     closes_on: datetime.date | None = None,
@@ -40,7 +42,8 @@ def assessment_create(
     """Create a draft assessment with its scope, targets and default routing.
 
     `capabilities` defaults to every capability of the framework, `personas`
-    to every persona, `targets` (capability id -> level) to Walk.
+    to every persona, `targets` (capability id -> level) to Walk,
+    `importance` (capability id -> high/normal/low) to normal.
     """
     if capabilities is None:
         capabilities = list(framework.capabilities.prefetch_related("default_personas"))
@@ -64,6 +67,9 @@ def assessment_create(
             assessment=assessment,
             capability=capability,
             target_level=targets.get(capability.pk, Level.WALK),
+            importance=(importance or {}).get(
+                capability.pk, ScopedCapability.Importance.NORMAL
+            ),
         )
         for capability in capabilities
     )
@@ -112,10 +118,14 @@ def assessment_open(*, assessment: Assessment) -> None:
 
 
 @transaction.atomic
-def assessment_close(*, assessment: Assessment, user=None) -> None:
+def assessment_close(
+    *, assessment: Assessment, user=None, keep_published: bool = False
+) -> ResultsSnapshot:
     """Close an open assessment: answers stop and results are published.
 
-    Viewers see the snapshot taken here (see `snapshots`). Its default
+    Viewers see the snapshot taken here (see `snapshots`); with
+    `keep_published`, the last published results if closing would hold
+    figures back (`snapshots.snapshot_close`). Its default
     report is queued once this is committed, ready before the first download
     (`robust`: a failure to queue it must not undo the closing).
     """
@@ -124,8 +134,11 @@ def assessment_close(*, assessment: Assessment, user=None) -> None:
     assessment.status = Assessment.Status.CLOSED
     assessment.closed_at = timezone.now()
     assessment.save(update_fields=["status", "closed_at"])
-    snapshot_close(assessment=assessment, user=user)
+    snapshot = snapshot_close(
+        assessment=assessment, user=user, keep_published=keep_published
+    )
     transaction.on_commit(lambda: report_prepare(assessment), robust=True)
+    return snapshot
 
 
 def assessment_reopen(
@@ -183,9 +196,9 @@ def assessment_update(
 ) -> None:
     """Change an assessment's settings; personas with participants stay.
 
-    `comments_published` None leaves the choice as it is. A new anonymity
-    threshold applies to the published results at once
-    (`snapshots.snapshot_rethreshold`).
+    `comments_published` None leaves the choice as it is. A raised anonymity
+    threshold applies to the published results at once, a lowered one from
+    the next publication (`snapshots.snapshot_rethreshold`).
     """
     kept = {p.pk for p in personas}
     in_use = Persona.objects.filter(
@@ -223,8 +236,16 @@ def answered_capabilities(
 
 
 @transaction.atomic
-def assessment_set_scope(*, assessment: Assessment, targets: dict[int, int]) -> None:
+def assessment_set_scope(
+    *,
+    assessment: Assessment,
+    targets: dict[int, int],
+    importance: dict[int, str] | None = None,
+) -> None:
     """Make `targets` (capability id -> target level) the assessment's scope.
+
+    `importance` (capability id -> high/normal/low) changes the capabilities
+    it names; others keep theirs (normal for new ones).
 
     Capabilities left out are removed from scope (their answers stay in the
     database, so putting a capability back restores them); new ones are asked
@@ -235,12 +256,16 @@ def assessment_set_scope(*, assessment: Assessment, targets: dict[int, int]) -> 
     existing = {s.capability_id: s for s in assessment.scoped_capabilities.all()}
     assessment.scoped_capabilities.exclude(capability_id__in=targets).delete()
     changed = []
+    importance = importance or {}
     for capability_id, level in targets.items():
         item = existing.get(capability_id)
-        if item is not None and item.target_level != level:
-            item.target_level = level
+        if item is None:
+            continue
+        weight = importance.get(capability_id, item.importance)
+        if item.target_level != level or item.importance != weight:
+            item.target_level, item.importance = level, weight
             changed.append(item)
-    ScopedCapability.objects.bulk_update(changed, ["target_level"])
+    ScopedCapability.objects.bulk_update(changed, ["target_level", "importance"])
     new = list(
         assessment.framework.capabilities.filter(
             pk__in=targets.keys() - existing.keys()
@@ -248,7 +273,10 @@ def assessment_set_scope(*, assessment: Assessment, targets: dict[int, int]) -> 
     )
     scoped = ScopedCapability.objects.bulk_create(
         ScopedCapability(
-            assessment=assessment, capability=c, target_level=targets[c.pk]
+            assessment=assessment,
+            capability=c,
+            target_level=targets[c.pk],
+            importance=importance.get(c.pk, ScopedCapability.Importance.NORMAL),
         )
         for c in new
     )
@@ -301,7 +329,10 @@ def assessment_duplicate(*, assessment: Assessment, created_by=None) -> Assessme
     new.personas.set(assessment.personas.all())
     copies = ScopedCapability.objects.bulk_create(
         ScopedCapability(
-            assessment=new, capability_id=s.capability_id, target_level=s.target_level
+            assessment=new,
+            capability_id=s.capability_id,
+            target_level=s.target_level,
+            importance=s.importance,
         )
         for s in scoped
     )

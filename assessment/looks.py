@@ -16,7 +16,9 @@ what breaks the rule (`hold_back`): a capability first loses its persona
 breakdown (its score becomes the plain mean of everyone), and if that is not
 enough, shows no figure at all; a breakdown of respondents by persona or
 business unit is dropped, then the count of respondents. The owner sees the
-list on the close confirmation page (`close_plan`).
+list on the close confirmation page (`close_plan`), and may instead keep the
+last published results: the closing snapshot is then a copy of them, the
+same look, which no comparison can split (`snapshots.snapshot_close`).
 
 What a viewer can see, and what it can be combined with
 --------------------------------------------------------
@@ -57,9 +59,10 @@ the first time is compared with the pool it came from in the same way.
 Limits, on purpose: the check compares pairs of snapshots (every earlier
 one, not only the latest, so a figure hidden for one snapshot and shown
 again is still compared); it does not solve three snapshots together, nor
-combine a capability's groups with the respondents per persona. A change of
-threshold republishes the same answers (`snapshots.snapshot_rethreshold`)
-and is not checked. Round comparisons show each round's own published
+combine a capability's groups with the respondents per persona. A raised
+threshold republishes the same answers in coarser groups
+(`snapshots.snapshot_rethreshold`) and is not checked; a lowered one waits
+for the next publication, which is. Round comparisons show each round's own published
 snapshots, so each round's snapshots follow the rule.
 """
 

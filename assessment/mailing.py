@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, F, Min, Q, Value, When
+from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from . import audit, display, lifecycle
@@ -187,6 +187,13 @@ def invitations_remind(
         min_interval=min_interval,
         enqueue=enqueue,
     )
+
+
+def waiting(*, invitation: Invitation, kind: str) -> bool:
+    """Whether an email of this kind to the invitee is queued or going out."""
+    return EmailDelivery.objects.filter(
+        invitation=invitation, kind=kind, status__in=PENDING
+    ).exists()
 
 
 def send_counts(send: EmailSend) -> dict[str, int]:
@@ -629,17 +636,25 @@ def _reason(error: Exception) -> str:
 # ---------------------------------------------------------------------------
 
 
+def still_failed(deliveries: QuerySet[EmailDelivery]) -> QuerySet[EmailDelivery]:
+    """Keep the failed emails that still matter to the owner.
+
+    A failed invitation no longer does once the person has been invited by
+    another send. The pages, the retry button and the invitees list's
+    "Email failed" filter all use this rule.
+    """
+    return deliveries.filter(status=Status.FAILED).exclude(
+        kind__in=[Kind.INVITATION, Kind.RESEND], invitation__sent_at__isnull=False
+    )
+
+
 def failed_retry(*, assessment: Assessment, user=None) -> int:
     """Queue every failed delivery of the assessment again; return how many.
 
     An invitation that has since gone out in another send is not retried,
     nor anyone already waiting for an email of the same kind.
     """
-    failed = EmailDelivery.objects.filter(
-        send__assessment=assessment, status=Status.FAILED
-    ).exclude(
-        kind__in=[Kind.INVITATION, Kind.RESEND], invitation__sent_at__isnull=False
-    )
+    failed = still_failed(EmailDelivery.objects.filter(send__assessment=assessment))
     count = 0
     sends = set()
     for delivery in failed.only("pk", "send_id"):
@@ -743,10 +758,7 @@ def sending_progress(assessment: Assessment) -> SendingProgress:
     )
     lines = [SendLine(s, s.total, s.sent, s.failed) for s in sends]
     failed = (
-        EmailDelivery.objects.filter(send__assessment=assessment, status=Status.FAILED)
-        .exclude(
-            kind__in=[Kind.INVITATION, Kind.RESEND], invitation__sent_at__isnull=False
-        )
+        still_failed(EmailDelivery.objects.filter(send__assessment=assessment))
         .select_related("invitation")
         .order_by("-pk")
     )

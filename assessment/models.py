@@ -1044,6 +1044,18 @@ class ResultsSnapshot(models.Model):
     )
     data = models.JSONField()
     participation = models.JSONField()
+    # Set when the owner kept the last published results at closing
+    # (`snapshots.snapshot_close`): the figures are that snapshot's, as they were.
+    left_out = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Responses submitted since the kept results, not in the figures.",
+    )
+    figures_published_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the kept results were first published.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         models.SET_NULL,

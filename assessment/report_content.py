@@ -19,6 +19,7 @@ from . import charts, display, evidence
 from .advice import (
     NEAR_GAP,
     PLAN_LIMIT,
+    THIN_ANSWERS,
     ActionProgress,
     assessment_advice,
     previous_action_rows,
@@ -238,6 +239,7 @@ def report_context(
         "previous_actions": previous_action_rows(advice, comparison),
         "near_gap": NEAR_GAP,
         "plan_limit": PLAN_LIMIT,
+        "thin_answers": max(THIN_ANSWERS, results.k),
         "domain_trend": domain_trend(results, comparison),
         "radar": drawn["radar"],
         "domains": domains,

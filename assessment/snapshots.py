@@ -12,6 +12,10 @@ figures are computed by the same functions as live ones.
 Reopening a closed assessment keeps its snapshot: viewers go on seeing the
 results published at closing until k new submissions allow an interim
 publication, or the assessment closes again.
+
+When closing would hold figures back (`looks`), the owner may keep the
+last published results instead: the closing snapshot copies them, and says
+how many responses submitted since are not in them (`left_out`).
 """
 
 from __future__ import annotations
@@ -91,15 +95,25 @@ def snapshot_take(*, assessment: Assessment, reason: str, user=None) -> ResultsS
 
 
 @transaction.atomic
-def snapshot_close(*, assessment: Assessment, user=None) -> ResultsSnapshot:
+def snapshot_close(
+    *, assessment: Assessment, user=None, keep_published: bool = False
+) -> ResultsSnapshot:
     """Take the closing snapshot: it always happens, and leaves out the
     figures that changed by fewer than k people since an earlier snapshot
-    (`looks.hold_back`)."""
+    (`looks.hold_back`).
+
+    With `keep_published`, when something would be left out, the closing
+    snapshot is instead a copy of the latest published one (`_keep`).
+    Nothing would be left out means every figure is safe: it holds them all.
+    """
     from . import looks  # looks reads disclosure, which imports this module
 
     _lock(assessment)
     data = collect(assessment, include_comments=True)
     held_back, _ = looks.hold_back(assessment, data)
+    latest = latest_snapshot(assessment)
+    if held_back and keep_published and latest is not None:
+        return _keep(latest, user=user)
     data = replace(data, held_back=held_back)
     return _store(
         assessment=assessment,
@@ -109,17 +123,42 @@ def snapshot_close(*, assessment: Assessment, user=None) -> ResultsSnapshot:
     )
 
 
+def _keep(latest: ResultsSnapshot, *, user=None) -> ResultsSnapshot:
+    """Close with the latest published figures, as they were.
+
+    A copy of the stored data, threshold, counts and participation, not a
+    new computation: viewers comparing the two see the same figures, so
+    comparing tells nothing. The responses submitted since (or submitted
+    again) are counted in `left_out`; the next publication counts them as new.
+    """
+    return ResultsSnapshot.objects.create(
+        assessment=latest.assessment,
+        reason=ResultsSnapshot.Reason.CLOSED,
+        anonymity_threshold=latest.anonymity_threshold,
+        submissions=latest.submissions,
+        last_submitted_at=latest.last_submitted_at,
+        data=latest.data,
+        participation=latest.participation,
+        left_out=publish_state(latest.assessment, latest=latest).new,
+        figures_published_at=latest.figures_published_at or latest.created_at,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+
+
 def snapshot_rethreshold(
     *, assessment: Assessment, user=None
 ) -> ResultsSnapshot | None:
-    """Publish the latest snapshot's figures again under the current threshold.
+    """Publish the latest snapshot's figures again under a raised threshold.
 
     Called when an owner changes k: a raised threshold protects published
-    results at once. The answers are those already published, so no new
-    comparison becomes possible. Nothing happens before a first snapshot.
+    results at once, with the answers already published and coarser groups.
+    A lowered one waits for the next publication ("publish again with the
+    same responses" will do), which `looks` checks under it: finer groups of
+    the same answers could be set against an older snapshot's. Nothing
+    happens before a first snapshot.
     """
     latest = latest_snapshot(assessment)
-    if latest is None or latest.anonymity_threshold == assessment.anonymity_threshold:
+    if latest is None or assessment.anonymity_threshold <= latest.anonymity_threshold:
         return None
     return ResultsSnapshot.objects.create(
         assessment=assessment,
@@ -129,6 +168,8 @@ def snapshot_rethreshold(
         last_submitted_at=latest.last_submitted_at,
         data=latest.data,
         participation=latest.participation,
+        left_out=latest.left_out,  # still the kept results, if they were
+        figures_published_at=latest.figures_published_at,
         created_by=user if user is not None and user.is_authenticated else None,
     )
 

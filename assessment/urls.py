@@ -4,11 +4,13 @@
 - views_invitations: invitees, emails and open links (owners)
 - views_results: dashboard, downloads, the PDF report and the scoring method
 - views_evidence: KPIs from cost data, uploads of cost exports
+- views_actions: the action plan and the actions tracked to the next round
 - views_survey: the participant's pages (personal and open links, no account)
 """
 
 from django.urls import path
 
+from . import views_actions as actions
 from . import views_assessments as assessments
 from . import views_evidence as evidence
 from . import views_invitations as invitations
@@ -67,6 +69,11 @@ urlpatterns = [
     path(A + "report.pdf", results.report_download, name="report"),
     path(A + "report/retry/", results.report_retry, name="report_retry"),
     path("how-scores-are-computed/", results.method, name="method"),
+    # The action plan and the actions tracked to the next round.
+    path(A + "actions/", actions.action_list, name="actions"),
+    path(A + "actions/track/", actions.action_track, name="action_track"),
+    path(A + "actions/<int:action_pk>/", actions.action_edit, name="action_edit"),
+    path(A + "actions.<str:fmt>", actions.action_export, name="action_export"),
     # Evidence from cost data (KPIs for owners and viewers; uploads for owners).
     path(A + "evidence/", evidence.evidence_page, name="evidence"),
     path(A + "evidence/upload/", evidence.evidence_upload, name="evidence_upload"),

@@ -15,12 +15,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from . import audit, invitations, lifecycle, looks, mailing, reminders
+from . import audit, display, invitations, lifecycle, looks, mailing, reminders
 from .access import get_assessment_for_user, get_organisation_for_user, memberships_of
 from .disclosure import shown_participation, shown_participation_list
 from .forms import (
     AssessmentForm,
     ClosingDateForm,
+    ClosingForm,
     RoutingForm,
     ScopeForm,
 )
@@ -31,6 +32,7 @@ from .models import (
     Membership,
 )
 from .participation import participation_summary
+from .snapshots import latest_snapshot, publish_state
 
 
 @login_required
@@ -96,6 +98,7 @@ def assessment_create(request: HttpRequest, org: str) -> HttpResponse:
             capabilities=[c for c in capabilities if c.pk in targets],
             personas=list(d["personas"]),
             targets=targets,
+            importance=scope_form.importance(),
             anonymity_threshold=d["anonymity_threshold"],
             opens_on=d["opens_on"],
             closes_on=d["closes_on"],
@@ -219,11 +222,15 @@ def assessment_scope(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit capabilities in scope and targets; confirm removing answered ones."""
     assessment, _ = get_assessment_for_user(request, pk, write=True)
     capabilities = _capabilities(assessment.framework)
-    current = dict(
-        assessment.scoped_capabilities.values_list("capability_id", "target_level")
+    scoped = assessment.scoped_capabilities.values_list(
+        "capability_id", "target_level", "importance"
     )
+    current = {pk: target for pk, target, _ in scoped}
+    importance = {pk: weight for pk, _, weight in scoped}
     data = request.POST if request.method == "POST" else None
-    form = ScopeForm(data, capabilities=capabilities, targets=current)
+    form = ScopeForm(
+        data, capabilities=capabilities, targets=current, importance=importance
+    )
     at_risk = []
     if request.method == "POST" and form.is_valid():
         targets = form.targets()
@@ -232,8 +239,12 @@ def assessment_scope(request: HttpRequest, pk: int) -> HttpResponse:
             assessment=assessment, capability_ids=removed
         )
         if not at_risk or request.POST.get("confirm_removal") == "yes":
-            lifecycle.assessment_set_scope(assessment=assessment, targets=targets)
-            detail = _scope_change(current, targets)
+            lifecycle.assessment_set_scope(
+                assessment=assessment,
+                targets=targets,
+                importance=form.importance(),
+            )
+            detail = _scope_change(current, targets, importance, form.importance())
             if detail:
                 audit.record(
                     assessment=assessment,
@@ -252,18 +263,34 @@ def assessment_scope(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "assessment/assessment_scope.html", ctx)
 
 
-def _scope_change(before: dict[int, int], after: dict[int, int]) -> str:
+def _scope_change(
+    before: dict[int, int],
+    after: dict[int, int],
+    importance_before: dict[int, str] | None = None,
+    importance_after: dict[int, str] | None = None,
+) -> str:
     """Describe a scope change for the audit trail ("" when nothing changed)."""
     added = len(after.keys() - before.keys())
     removed = len(before.keys() - after.keys())
     kept = after.keys() & before.keys()
     retargeted = sum(1 for pk in kept if after[pk] != before[pk])
+    importance_before, importance_after = (
+        importance_before or {},
+        importance_after or {},
+    )
+    reweighted = sum(
+        1
+        for pk in kept
+        if importance_after.get(pk, importance_before.get(pk))
+        != importance_before.get(pk)
+    )
     parts = [
         f"{count} {what}"
         for count, what in (
             (added, "added to scope"),
             (removed, "removed from scope"),
             (retargeted, "with a new target"),
+            (reweighted, "with a new importance"),
         )
         if count
     ]
@@ -328,27 +355,53 @@ def assessment_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def assessment_close(request: HttpRequest, pk: int) -> HttpResponse:
-    """Ask for confirmation, then close: answers stop and results are final."""
+    """Ask for confirmation, then close: answers stop and results are final.
+
+    When closing would hold figures back, the owner chooses between keeping
+    the last published results and holding back (`snapshots.snapshot_close`).
+    """
     assessment, _ = get_assessment_for_user(request, pk, write=True)
-    if request.method == "POST":
+    form = ClosingForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
         try:
-            lifecycle.assessment_close(assessment=assessment, user=request.user)
+            snapshot = lifecycle.assessment_close(
+                assessment=assessment,
+                user=request.user,
+                keep_published=form.keep_published,
+            )
         except lifecycle.LifecycleError as error:
             messages.error(request, str(error))
         else:
             audit.record(
-                assessment=assessment, action="assessment.closed", user=request.user
+                assessment=assessment,
+                action="assessment.closed",
+                user=request.user,
+                detail=_closing_detail(snapshot),
             )
             messages.success(request, "The assessment is closed; results are final.")
         return redirect(assessment)
+    latest = latest_snapshot(assessment)
     ctx = {
         "assessment": assessment,
         "organisation": assessment.organisation,
         "participation": participation_summary(assessment=assessment),
         "left_out": looks.close_plan(assessment),
+        "latest": latest,
+        "late": publish_state(assessment, latest=latest).new,
+        "form": form,
         "action": "close",
     }
     return render(request, "assessment/assessment_confirm.html", ctx)
+
+
+def _closing_detail(snapshot) -> str:
+    if snapshot.left_out is None:
+        return ""
+    return (
+        "Kept the results published on "
+        f"{display.date(snapshot.figures_published_at)}: {snapshot.left_out} "
+        "later responses are not in them."
+    )
 
 
 @login_required

@@ -9,6 +9,7 @@ import functools
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -217,29 +218,28 @@ def invitations_send(request: HttpRequest, pk: int) -> HttpResponse:
     if not unsent:
         messages.info(request, "Everyone on the list has been sent an invitation.")
         return redirect("assessment:invitations", pk=assessment.pk)
-    mailing.send_start(
-        assessment=assessment,
-        kind=EmailSend.Kind.INVITATION,
-        user=request.user,
-        scheduled_for=when,
-    )
     people = ngettext("%s person", "%s people", unsent) % display.count(unsent)
-    if when is None:
+    # One commit for the send, its jobs and the audit line: the click returns
+    # at once whatever the number of invitees.
+    with transaction.atomic():
+        mailing.send_start(
+            assessment=assessment,
+            kind=EmailSend.Kind.INVITATION,
+            user=request.user,
+            scheduled_for=when,
+        )
         audit.record(
             assessment=assessment,
-            action="invitations.sent",
+            action="invitations.sent" if when is None else "invitations.scheduled",
             user=request.user,
-            detail=f"Sending to {people}.",
+            detail=f"Sending to {people}."
+            if when is None
+            else f"For {display.date(when)}, the opening date ({people} so far).",
         )
+    if when is None:
         messages.success(request, f"Sending invitations to {people}.")
     else:
         day = display.date(when)
-        audit.record(
-            assessment=assessment,
-            action="invitations.scheduled",
-            user=request.user,
-            detail=f"For {day}, the opening date ({people} so far).",
-        )
         messages.success(
             request,
             f"Invitations scheduled for {day}, the opening date: the assessment "
@@ -261,16 +261,17 @@ def invitations_remind(request: HttpRequest, pk: int) -> HttpResponse:
     if not count:
         messages.info(request, "Nobody to send a reminder to.")
         return redirect("assessment:invitations", pk=assessment.pk)
-    mailing.send_start(
-        assessment=assessment, kind=EmailSend.Kind.REMINDER, user=request.user
-    )
     people = ngettext("%s person", "%s people", count) % display.count(count)
-    audit.record(
-        assessment=assessment,
-        action="invitations.reminded",
-        user=request.user,
-        detail=f"Sending to {people}.",
-    )
+    with transaction.atomic():
+        mailing.send_start(
+            assessment=assessment, kind=EmailSend.Kind.REMINDER, user=request.user
+        )
+        audit.record(
+            assessment=assessment,
+            action="invitations.reminded",
+            user=request.user,
+            detail=f"Sending to {people}.",
+        )
     messages.success(request, f"Sending reminders to {people}.")
     return redirect("assessment:invitations", pk=assessment.pk)
 
@@ -288,18 +289,24 @@ def invitation_resend(
     if not assessment.is_open:
         messages.error(request, mailing.NOT_OPEN_FOR_EMAILS[assessment.status])
         return redirect("assessment:invitations", pk=assessment.pk)
-    mailing.send_start(
-        assessment=assessment,
-        kind=EmailSend.Kind.RESEND,
-        user=request.user,
-        invitation=invitation,
-    )
-    audit.record(
-        assessment=assessment,
-        action="invitations.sent",
-        user=request.user,
-        detail="1 sent again with a new link.",
-    )
+    if mailing.waiting(invitation=invitation, kind=EmailSend.Kind.RESEND):
+        messages.info(
+            request, f"A new link is already on its way to {invitation.email}."
+        )
+        return redirect("assessment:invitations", pk=assessment.pk)
+    with transaction.atomic():
+        mailing.send_start(
+            assessment=assessment,
+            kind=EmailSend.Kind.RESEND,
+            user=request.user,
+            invitation=invitation,
+        )
+        audit.record(
+            assessment=assessment,
+            action="invitations.sent",
+            user=request.user,
+            detail="1 sent again with a new link.",
+        )
     messages.success(
         request,
         f"Invitation being sent again to {invitation.email} with a new link; "

@@ -24,9 +24,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import audit, charts, evidence, exports, reports, scoring, snapshots
 from .access import get_assessment_for_user
+from .advice import assessment_advice
 from .disclosure import shown_results
 from .models import Answer, Level, Membership, ReportFile
-from .report_content import PAPER_SIZES, NothingPublished, ReportOptions, image_uri
+from .report_content import (
+    PAPER_SIZES,
+    NothingPublished,
+    ReportOptions,
+    image_uri,
+    previous_domain_scores,
+)
 from .scoring import (
     CONTESTED_AT,
     OTHER_PERSONAS,
@@ -85,20 +92,29 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if results is not None:
         by_domain, by_capability = changes_by_name(comparison)
+        found = assessment_advice(results, shown.participation)
         ctx |= {
-            "top_priorities": results.priorities[:TOP_PRIORITIES],
+            "advice": found,
+            "top_priorities": found.priorities[:TOP_PRIORITIES],
             "domains": [
                 (
                     domain,
                     by_domain.get(domain.domain.name),
                     [
-                        (c, by_capability.get(c.capability.name))
+                        (
+                            c,
+                            by_capability.get(c.capability.name),
+                            found.progress.get(c.capability.pk),
+                            found.standings.get(c.capability.pk),
+                        )
                         for c in domain.capabilities
                     ],
                 )
                 for domain in results.domains
             ],
-            "charts": _charts(results) if results.overall is not None else None,
+            "charts": _charts(results, previous_domain_scores(comparison))
+            if results.overall is not None
+            else None,
             "persona_table": _persona_table(results),
         }
     return render(request, "assessment/results/dashboard.html", ctx)
@@ -178,7 +194,9 @@ def _heat_legend() -> list[tuple[int, int, str]]:
     ]
 
 
-def _charts(results: AssessmentResults) -> dict[str, str]:
+def _charts(
+    results: AssessmentResults, previous: list[float | None] | None = None
+) -> dict[str, str]:
     """Return the dashboard's SVG charts as data: URIs for <img>.
 
     Images, not inline SVG: matplotlib styles its SVG with style attributes,
@@ -187,10 +205,11 @@ def _charts(results: AssessmentResults) -> dict[str, str]:
     draw; the key changes whenever a drawn figure does.
     """
     drawn = [(d.domain.name, d.score, d.target) for d in results.domains]
+    drawn.append(previous)  # the previous round's line
     key = "results-charts:" + hashlib.sha256(repr(drawn).encode()).hexdigest()
     svgs = cache.get(key)
     if svgs is None:
-        svgs = {"radar": charts.radar_svg(results)}
+        svgs = {"radar": charts.radar_svg(results, previous)}
         cache.set(key, svgs, CHART_CACHE_SECONDS)
     return {name: image_uri(svg) for name, svg in svgs.items()}
 

@@ -2,8 +2,10 @@
 
 Usage: .venv/bin/python bench/invitees.py [N]   (default: 10000)
 
-Runs against a throwaway SQLite database (never your own data): seeds the
-demo (40 respondents in the open assessment), then through the owner's pages:
+Runs against a throwaway SQLite database (never your own data), or the
+PostgreSQL database BENCH_DATABASE_URL names (it must be a throwaway one: the
+demo organisation is replaced). Seeds the demo (40 respondents in the open
+assessment), then through the owner's pages:
 
 1. imports N pasted lines (every 50th one is bad) and prints the request's
    wall time, its query count and the errors reported;
@@ -16,6 +18,7 @@ The query counts of the list must not depend on N.
 """
 
 import io
+import os
 import random
 import statistics
 import sys
@@ -25,7 +28,7 @@ from pathlib import Path
 
 from _setup import setup_django
 
-DB = Path(tempfile.mkdtemp()) / "bench.sqlite3"
+DB = os.environ.get("BENCH_DATABASE_URL") or Path(tempfile.mkdtemp()) / "bench.sqlite3"
 setup_django(DB)
 
 from django.core.management import call_command  # noqa: E402
@@ -115,12 +118,14 @@ def main(count: int) -> None:
 
     spread_statuses(assessment)
     total = assessment.invitations.count()
-    print(f"\nlist of {total} invitees{'':>14} {'ms':>7} {'queries':>7} {'KB':>7}")
+    print(f"\nlist of {total:,} invitees on {connection.vendor}")
+    print(f"{'':<37} {'ms':>7} {'queries':>7} {'KB':>7}")
     views = {
         "first page": url,
         "page 100": url + "?page=100",
         "search 'person12'": url + "?q=person12",
         "status=sent, finance": url + "?status=sent&persona=finance",
+        "status=failed": url + "?status=failed",
     }
     for label, address in views.items():
         ms, queries, size = page(client, address)

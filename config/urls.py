@@ -18,7 +18,8 @@ urlpatterns = [
     path("", include("assessment.urls")),
 ]
 
-# Error pages in the app's look (the 500 page is a template of its own).
+# Error pages in the app's look; a database that does not answer gets a 503.
 handler400 = "assessment.views_errors.bad_request"
 handler403 = "assessment.views_errors.permission_denied"
 handler404 = "assessment.views_errors.page_not_found"
+handler500 = "assessment.views_errors.server_error"

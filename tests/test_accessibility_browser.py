@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
+from django.urls import reverse
 
 from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
 from assessment.demo import demo_organisation_create, demo_rounds_create
@@ -98,4 +99,12 @@ def test_the_owner_pages_have_no_serious_accessibility_problem(
     assert serious_violations(page) == []
     page.goto(live_server.url + assessment.get_absolute_url() + "results/")
     sync_api.expect(page.locator("table.heatmap")).to_be_visible()
+    assert serious_violations(page) == []
+    # The invitees list, filtered, with an unknown persona said on its field.
+    page.goto(
+        live_server.url
+        + reverse("assessment:invitations", args=[assessment.pk])
+        + "?status=submitted&persona=nobody"
+    )
+    sync_api.expect(page.locator("table.invitees")).to_be_visible()
     assert serious_violations(page) == []

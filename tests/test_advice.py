@@ -337,7 +337,16 @@ def test_a_second_round_never_proposes_a_first_self_assessment(demo):
     assert "first self-assessment" not in html.lower()
 
 
+def test_the_demo_tracks_the_previous_rounds_plan(demo):
+    tracked = PlanAction.objects.filter(assessment=demo.previous)
+    assert tracked.count() == len(demo_advice(demo.previous)[1].plan)
+    assert {a.status for a in tracked} >= {"done", "in_progress", "planned"}
+    html = report_html(demo.current, ReportOptions())
+    assert "Last round's actions" in html and "actions done" in html
+
+
 def test_a_second_round_report_shows_last_rounds_actions_and_status(demo):
+    PlanAction.objects.all().delete()  # the demo's own, for exact counts
     allocation = Capability.objects.get(
         version=demo.previous.framework, slug="allocation"
     )

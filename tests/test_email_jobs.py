@@ -212,6 +212,8 @@ def test_an_address_refused_fails_after_the_retries_and_can_be_retried(
     text = " ".join(page.content.decode().split())
     assert "Invitations: 2 of 3 sent, 1 failed" in text
     assert "p2@x.io (invitation): Address refused by the mail server (550" in text
+    # The list says it too, on the person's row.
+    assert text.count("Email failed</span>") == 1
     assert "Retry failed" in text
 
     failing_mail.refused = set()
@@ -440,3 +442,20 @@ def test_scheduled_invitations_stay_unsent_if_the_opening_date_is_removed(
     assert assessment.status == Assessment.Status.DRAFT and mail.outbox == []
     send.refresh_from_db()
     assert send.error == "Not sent: the opening date was removed before it came."
+
+
+def test_a_second_resend_while_the_first_waits_says_so(
+    client, owner, open_assessment, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    invitation, _ = create_invitation(
+        assessment=open_assessment, email="ana@x.io", persona="finance"
+    )
+    url = reverse(
+        "assessment:invitation_resend", args=[open_assessment.pk, invitation.pk]
+    )
+    client.force_login(owner)
+    client.post(url)
+    page = client.post(url, follow=True).content.decode()
+    assert "A new link is already on its way to ana@x.io." in page
+    assert EmailDelivery.objects.filter(invitation=invitation).count() == 1

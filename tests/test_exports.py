@@ -4,19 +4,27 @@ import csv
 import io
 import json
 import re
+from html import unescape
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils.html import escape
 from openpyxl import load_workbook
 
 from assessment import exports
+from assessment.demo import demo_rounds_create
 from assessment.disclosure import shown_results
+from assessment.report_content import ReportOptions, report_context
 from tests.factories import (
     AL,
     DI,
     create_answered_response,
     create_hand_example,
     create_scoped_assessment,
+    publish_snapshot,
 )
 
 
@@ -146,7 +154,10 @@ def test_results_json_matches_the_scoring_engine(assessment):
         },
     ]
     assert di["disagreement"] == 1.2  # 2.5 and 1.3 as shown
-    assert data["priorities"] == [AL, "forecasting", DI]
+    # The advice's order: Data Ingestion, a prerequisite of Allocation, first.
+    assert data["priorities"] == [DI, AL, "forecasting"]
+    assert di["priority"] == 1
+    assert di["priority_reason"].startswith("prerequisite of Allocation")
     assert data["personas"]["other"] == {"name": "Other personas", "respondents": 3}
     assert "comments" not in data  # aggregates never carry comments
 
@@ -204,3 +215,157 @@ def test_export_command_explains_bad_input(assessment, tmp_path):
         call_command(
             "export_results", str(assessment.pk), "-o", str(tmp_path / "no/x.json")
         )
+
+
+# --- Priorities: the advice's rank and reason everywhere ---------------------
+
+
+def _dashboard_ranks(client, user, assessment) -> list[tuple[int, str, str]]:
+    """(rank, capability, reason) from the dashboard's capability tables."""
+    client.force_login(user)
+    url = reverse("assessment:results", args=[assessment.pk])
+    page = client.get(url).content.decode()
+    badges = re.findall(
+        r'<th scope="row" class="fw-normal">([^<]+)<.*?'
+        r'title="Priority: ([^"]*)">#(\d+)</span></th>',
+        page,
+    )
+    ranks = sorted(
+        (int(n), unescape(name).strip(), unescape(why)) for name, why, n in badges
+    )
+    # The top priorities above the tables: the same order and reasons.
+    top = page.split('id="priorities-title"')[1].split("</ol>")[0]
+    listed = re.findall(r'class="fw-semibold link-body-emphasis">([^<]+)</a>', top)
+    assert [unescape(n) for n in listed] == [name for _, name, _ in ranks][:5]
+    for _, name, why in ranks[:5]:
+        assert f"· {escape(why)}</div>" in top, (name, why)
+    return ranks
+
+
+def _export_ranks(shown) -> dict[str, list[tuple[int, str, str]]]:
+    """(rank, capability, reason) from each download."""
+    found = {}
+    rows = _csv(exports.export_results(shown, "csv"))
+    header = rows[0]
+    found["csv"] = [
+        (int(r[header.index("Priority")]), r[2], r[header.index("Priority reason")])
+        for r in rows[1:]
+        if r[0] == "capability" and r[header.index("Priority")]
+    ]
+    book = exports.export_results(shown, "xlsx")
+    data = _xlsx(book, "Data")
+    found["xlsx data"] = [
+        (r[data[0].index("Priority")], r[2], r[data[0].index("Priority reason")])
+        for r in data[1:]
+        if r[0] == "capability" and r[data[0].index("Priority")]
+    ]
+    summary = _xlsx(book, "Summary")
+    start = next(i for i, r in enumerate(summary) if r[0] == "Domain")
+    columns = summary[start]
+    found["xlsx summary"] = [
+        (r[columns.index("Priority")], r[1], r[columns.index("Priority reason")])
+        for r in summary[start + 1 :]
+        if r[columns.index("Priority")]
+    ]
+    data = json.loads(exports.export_results(shown, "json"))
+    by_slug = {c["slug"]: c for c in data["capabilities"]}
+    found["json"] = [
+        (by_slug[s]["priority"], by_slug[s]["name"], by_slug[s]["priority_reason"])
+        for s in data["priorities"]
+    ]
+    assert [rank for rank, _, _ in found["json"]] == list(
+        range(1, len(found["json"]) + 1)
+    )
+    # Contested capabilities say "align first", ranked or not.
+    for cap in data["capabilities"]:
+        if cap["contested"]:
+            assert "align first" in cap["priority_reason"], cap["name"]
+    return {kind: sorted(ranks) for kind, ranks in found.items()}
+
+
+def _everywhere_the_same(client, viewer, assessment) -> list[tuple[int, str, str]]:
+    shown = shown_results(assessment, owner=False)
+    report = report_context(assessment, ReportOptions())["advice"].priorities
+    expected = [(p.rank, p.capability.name, p.reason) for p in report]
+    assert expected
+    assert _dashboard_ranks(client, viewer, assessment) == expected
+    for kind, ranks in _export_ranks(shown).items():
+        assert ranks == expected, kind
+    return expected
+
+
+def test_a_prerequisite_below_target_ranks_first_in_every_download(
+    client, viewer, organisation, framework
+):
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 3},
+        anonymity_threshold=2,
+    )
+    for value in (1, 1, 2, 1, 1):  # Data Ingestion 1.2: a gap of 0.8
+        create_answered_response(
+            assessment=assessment,
+            persona="finops-practitioner",
+            answers={DI: value, AL: 0},
+        )
+    publish_snapshot(assessment=assessment)
+    assert _everywhere_the_same(client, viewer, assessment) == [
+        (1, "Data Ingestion", "prerequisite of Allocation; gap 0.8"),
+        (2, "Allocation", "after Data Ingestion; largest gap"),
+    ]
+
+
+def test_the_hand_example_ranks_alike_and_its_contested_prerequisite_aligns_first(
+    client, viewer, assessment
+):
+    ranks = _everywhere_the_same(client, viewer, assessment)
+    assert [name for _, name, _ in ranks][:2] == ["Data Ingestion", "Allocation"]
+    assert "personas disagree: align first" in ranks[0][2]
+
+
+def test_the_demo_ranks_alike_on_every_page_and_download(client, viewer, organisation):
+    demo = demo_rounds_create(organisation=organisation)
+    for assessment in (demo.previous, demo.current):
+        ranks = _everywhere_the_same(client, viewer, assessment)
+        assert len(ranks) > 5
+
+
+def _export_queries(shown) -> list[int]:
+    counts = []
+    for fmt in exports.FORMATS:
+        with CaptureQueriesContext(connection) as ctx:
+            exports.export_results(shown, fmt)
+        counts.append(len(ctx.captured_queries))
+    return counts
+
+
+def test_result_downloads_cost_the_same_queries_whatever_the_respondents(
+    organisation, framework
+):
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 3},
+    )
+    personas = ["finops-practitioner", "engineering", "finance", "operations"]
+
+    def answer(numbers):
+        for i in numbers:
+            create_answered_response(
+                assessment=assessment,
+                persona=personas[i % 4],
+                answers={DI: i % 4, AL: i % 3},
+            )
+        publish_snapshot(assessment=assessment)
+        return _export_queries(_published(assessment))
+
+    assert answer(range(12)) == answer(range(12, 80))
+
+
+def test_the_method_page_says_downloads_rank_as_the_report(client):
+    method = client.get(reverse("assessment:method")).content.decode()
+    assert "plain order by gap" not in method
+    assert "The downloads give each capability the same rank" in method

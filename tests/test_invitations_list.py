@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessment.invitee_list import PER_PAGE
-from assessment.models import Invitation
+from assessment.models import EmailDelivery, EmailSend, Invitation
 from tests.factories import create_invitation, get_persona, respond_to_invitation
 
 
@@ -193,3 +193,23 @@ def test_the_page_costs_the_same_queries_for_10_and_200_invitees(
     _add_invitees(open_assessment, 190, sent_at=timezone.now())
     assert open_assessment.invitations.count() == 200
     assert count_queries() == few
+
+
+def test_people_whose_email_failed_can_be_listed(client, owner, listed):
+    client.force_login(owner)
+    send = EmailSend.objects.create(assessment=listed, kind=EmailSend.Kind.INVITATION)
+    refused = listed.invitations.get(email="person007@x.io")
+    since_invited = listed.invitations.get(email="person120@x.io")  # sent
+    for invitation in (refused, since_invited):
+        EmailDelivery.objects.create(
+            send=send,
+            invitation=invitation,
+            kind=EmailSend.Kind.INVITATION,
+            status=EmailDelivery.Status.FAILED,
+            last_error="550 mailbox unavailable",
+        )
+    assert "Email failed (1)" in _page(client, _url(listed))
+    html = _page(client, _url(listed, "status=failed"))
+    assert "1 matching" in html
+    assert "person007@x.io" in html and "person120@x.io" not in html
+    assert "Email failed</span>" in html

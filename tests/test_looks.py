@@ -6,16 +6,23 @@ interim publication that breaks it is refused; the closing snapshot leaves
 out what breaks it, and the close page says what and why.
 """
 
+import io
 import json
 
+import pypdf
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from assessment import looks, snapshots
-from assessment.lifecycle import assessment_close, assessment_open
+from assessment import display, looks, snapshots
+from assessment.lifecycle import (
+    assessment_close,
+    assessment_open,
+    assessment_reopen,
+    assessment_update,
+)
 from assessment.models import Answer, Invitation, Persona, Response
 from assessment.responses import response_reopen, response_submit
 from tests import anonymity_checker
@@ -159,7 +166,7 @@ def test_the_close_page_says_which_figures_closing_would_leave_out(
     client.force_login(owner)
     page = client.get(reverse("assessment:close", args=[assessment.pk])).content
     text = " ".join(page.decode().split())
-    assert "Closing now leaves these figures out of the published results" in text
+    assert "Including them leaves these figures out of the published results" in text
     assert "<strong>Allocation: no figures</strong>" in text
     assert (
         "Engineering&#x27;s group and the answer counts changed by fewer than 3 "
@@ -178,6 +185,7 @@ def test_the_close_page_warns_of_nothing_when_every_group_grew_by_k(
     client.force_login(owner)
     page = client.get(reverse("assessment:close", args=[assessment.pk])).content
     assert "close-warning" not in page.decode()
+    assert "close-choice" not in page.decode()
 
 
 def test_closing_after_one_response_holds_back_what_it_would_reveal(
@@ -197,6 +205,10 @@ def test_closing_after_one_response_holds_back_what_it_would_reveal(
     assert "held back" in html and "number of responses held back" in html
     assert "7 submitted" not in html
     assert anonymity_checker.check_dashboard(html, final) == []
+    # Nor does the list of assessments count them.
+    url = reverse("assessment:list", args=[assessment.organisation.slug])
+    listing = client.get(url).content.decode()
+    assert "7 / 7" not in listing and "6 / 6" not in listing
 
 
 def test_closing_drops_a_breakdown_when_the_whole_grew_by_k(client, viewer, assessment):
@@ -217,6 +229,135 @@ def test_closing_drops_a_breakdown_when_the_whole_grew_by_k(client, viewer, asse
     assert anonymity_checker.check_looks([first, final]) == []
     html = client.get(reverse("assessment:results", args=[assessment.pk])).content
     assert "not broken down at closing" in html.decode()
+
+
+# --- Closing: keep the last published results, or hold back ---------------------
+
+
+def figures(data: dict) -> dict:
+    """A viewer's JSON without what says when and why it was published."""
+    return {k: v for k, v in data.items() if k not in ("assessment", "published")}
+
+
+def close(client, assessment, **choice):
+    return client.post(reverse("assessment:close", args=[assessment.pk]), choice)
+
+
+@pytest.fixture
+def late(assessment):
+    """Two engineers submit after the interim results (k=3)."""
+    for value in (3, 0):
+        create_answered_response(
+            assessment=assessment, persona=EN, answers={DI: value, AL: value}
+        )
+    return assessment
+
+
+def test_the_close_page_offers_to_keep_the_last_published_results(client, owner, late):
+    client.force_login(owner)
+    page = client.get(reverse("assessment:close", args=[late.pk])).content.decode()
+    text = " ".join(page.split())
+    published = display.date(snapshots.latest_snapshot(late).created_at)
+    assert (
+        f"Since the results published on {published}, fewer than 3 people "
+        "submitted or changed answers (2 responses submitted)" in text
+    )
+    assert 'value="keep" id="final-keep" checked' in text
+    assert "Keep the last published results as the final results for viewers" in text
+    assert "Include them and hold back the figures that would reveal them" in text
+    # What would be held back stays listed, under the second choice.
+    assert text.index("final-include") < text.index("close-warning")
+
+
+def test_closing_with_the_last_published_results_kept(client, owner, viewer, late):
+    client.force_login(viewer)
+    interim = viewer_json(client, late)
+    client.force_login(owner)
+    assert close(client, late, final="keep").status_code == 302
+    late.refresh_from_db()
+    assert late.status == "closed"
+    snapshot = snapshots.latest_snapshot(late)
+    assert snapshot.reason == "closed" and snapshot.left_out == 2
+    event = late.audit_events.get(action="assessment.closed")
+    assert "2 later responses are not in them" in event.detail
+    client.force_login(viewer)
+    final = viewer_json(client, late)
+    assert figures(final) == figures(interim)
+    assert final["published"]["left_out"] == 2
+    assert anonymity_checker.check_json(final) == []
+    assert anonymity_checker.check_looks([interim, final]) == []
+    html = client.get(reverse("assessment:results", args=[late.pk])).content.decode()
+    text = " ".join(html.split())
+    published = display.date(snapshot.figures_published_at)
+    assert (
+        f"2 responses submitted after {published} are not in these figures: fewer "
+        "than 3 people, so including them would reveal their answers. Owners see "
+        "them in the raw answers export." in text
+    )
+    assert "held back" not in text
+    assert anonymity_checker.check_dashboard(html, final) == []
+
+
+def test_closing_with_the_late_responses_holds_back_as_before(
+    client, owner, viewer, late
+):
+    client.force_login(viewer)
+    interim = viewer_json(client, late)
+    client.force_login(owner)
+    close(client, late, final="include")
+    assert snapshots.latest_snapshot(late).left_out is None
+    client.force_login(viewer)
+    final = viewer_json(client, late)
+    assert final["respondents"] is None
+    assert any(c["held_back"] for c in final["capabilities"])
+    assert final["published"]["left_out"] is None
+    assert anonymity_checker.check_json(final) == []
+    assert anonymity_checker.check_looks([interim, final]) == []
+    html = client.get(reverse("assessment:results", args=[late.pk])).content.decode()
+    assert "kept-results" not in html
+
+
+def test_a_wrong_choice_closes_nothing(client, owner, late):
+    client.force_login(owner)
+    page = close(client, late, final="both")
+    assert page.status_code == 200 and "Choose one of the two" in page.content.decode()
+    late.refresh_from_db()
+    assert late.status == "open"
+
+
+def test_another_organisation_cannot_close(client, outsider, late):
+    client.force_login(outsider)
+    assert close(client, late, final="keep").status_code == 404
+    url = reverse("assessment:close", args=[late.pk])
+    assert client.get(url).status_code == 404
+    late.refresh_from_db()
+    assert late.status == "open"
+
+
+def test_closing_again_with_k_more_includes_them(client, owner, viewer, late):
+    client.force_login(viewer)
+    seen = [viewer_json(client, late)]
+    client.force_login(owner)
+    close(client, late, final="keep")
+    client.force_login(viewer)
+    seen.append(viewer_json(client, late))
+    late.refresh_from_db()
+    assessment_reopen(assessment=late)
+    # With the two late engineers, each persona has grown by three.
+    for persona in (EN, FP, FP, FP):
+        create_answered_response(
+            assessment=late, persona=persona, answers={DI: 2, AL: 2}
+        )
+    client.force_login(owner)
+    page = client.get(reverse("assessment:close", args=[late.pk])).content.decode()
+    assert "close-choice" not in page  # nothing would be held back
+    close(client, late, final="keep")
+    client.force_login(viewer)
+    seen.append(viewer_json(client, late))
+    assert seen[-1]["respondents"] == 12
+    assert seen[-1]["published"]["left_out"] is None
+    assert not any(c["held_back"] for c in seen[-1]["capabilities"])
+    assert anonymity_checker.check_looks(seen) == []
 
 
 def test_a_resubmitted_answer_blocks_an_interim_publication(assessment):
@@ -275,7 +416,8 @@ def histories(draw) -> dict:
     batches = draw(
         st.lists(st.lists(person, min_size=1, max_size=6), min_size=1, max_size=5)
     )
-    return {"k": k, "capabilities": capabilities, "batches": batches}
+    keep = draw(st.booleans())  # the owner's choice at closing
+    return {"k": k, "capabilities": capabilities, "batches": batches, "keep": keep}
 
 
 def submit(assessment, personas, capabilities, batch) -> None:
@@ -314,8 +456,9 @@ def submit(assessment, personas, capabilities, batch) -> None:
 def test_no_two_looks_single_out_fewer_than_k_people(
     client, viewer, organisation, framework, history
 ):
-    """Publish after each batch when allowed, then close; compare every two
-    publications from the viewer's JSON alone."""
+    """Publish after each batch when allowed, then close (keeping the last
+    published results or not); compare every two publications from the
+    viewer's JSON alone."""
     client.force_login(viewer)
     slugs = history["capabilities"]
     assessment = create_scoped_assessment(
@@ -339,7 +482,7 @@ def test_no_two_looks_single_out_fewer_than_k_people(
         except snapshots.PublishRefused:
             continue
         seen.append(viewer_json(client, assessment))
-    assessment_close(assessment=assessment)
+    assessment_close(assessment=assessment, keep_published=history["keep"])
     seen.append(viewer_json(client, assessment))
     note(f"{len(seen)} looks")
     problems = anonymity_checker.check_looks(seen)
@@ -353,3 +496,58 @@ def test_the_method_page_states_the_rule(client, viewer):
     page = client.get(reverse("assessment:method")).content.decode()
     assert "No working it out by comparing two publications" in page
     assert "has changed by nobody or by at least <em>k</em> people" in page
+    assert "may instead keep the last published results as the final ones" in page
+
+
+def test_a_lowered_threshold_waits_for_a_checked_publication(
+    client, viewer, assessment
+):
+    published = snapshots.latest_snapshot(assessment)
+    assessment_update(
+        assessment=assessment,
+        title=assessment.title,
+        scope_label="",
+        personas=list(assessment.personas.all()),
+        anonymity_threshold=2,
+        opens_on=None,
+        closes_on=None,
+    )
+    # Finer groups of the same answers are not published on their own...
+    assert snapshots.latest_snapshot(assessment).pk == published.pk
+    client.force_login(viewer)
+    assert viewer_json(client, assessment)["anonymity_threshold"] == 3
+    # ...but by publishing again, which the rule checks under k=2.
+    snapshots.snapshot_publish(assessment=assessment)
+    assert viewer_json(client, assessment)["anonymity_threshold"] == 2
+
+
+@pytest.mark.real_pdf
+@pytest.mark.parametrize("late", [(EN,), (FP, FP, EN)], ids=["held", "merged"])
+def test_the_closing_report_shows_what_the_json_shows(client, viewer, assessment, late):
+    for persona in late:
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 3, AL: 3}
+        )
+    assessment_close(assessment=assessment)
+    client.force_login(viewer)
+    data = viewer_json(client, assessment)
+    response = client.get(reverse("assessment:report", args=[assessment.pk]))
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert anonymity_checker.check_all(data, pdf_text=text) == []
+    if late == (EN,):  # everything held back; else shown without breakdown
+        assert "Number of respondents held back" in text
+
+
+@pytest.mark.real_pdf
+def test_the_report_of_kept_results_says_so(client, viewer, late):
+    assessment_close(assessment=late, keep_published=True)
+    client.force_login(viewer)
+    data = viewer_json(client, late)
+    response = client.get(reverse("assessment:report", args=[late.pk]))
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert anonymity_checker.check_all(data, pdf_text=text) == []
+    text = " ".join(text.split())
+    assert "the FinOps team kept the results published on" in text
+    assert "2 responses submitted after that are not in them" in text

@@ -23,7 +23,14 @@ from assessment.models import (
     ResultsSnapshot,
     ScopedCapability,
 )
-from tests.factories import create_assessment, create_invitation, publish_snapshot
+from tests.factories import (
+    AL,
+    DI,
+    create_invitation,
+    create_scoped_assessment,
+    publish_snapshot,
+    set_assessment_status,
+)
 
 
 @dataclass(frozen=True)
@@ -129,9 +136,14 @@ IDS = [
 def world(organisation, framework) -> dict:
     """An open assessment of `organisation` with an invitee, an open link and
     published results."""
-    assessment = create_assessment(
-        organisation=organisation, framework=framework, status=Assessment.Status.OPEN
+    # Two capabilities are enough for every page and cheaper to build and show.
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=[DI, AL],
+        targets={DI: 2, AL: 3},
     )
+    set_assessment_status(assessment=assessment, status=Assessment.Status.OPEN)
     invitation, _ = create_invitation(
         assessment=assessment, email="ana@x.io", persona="finance"
     )

@@ -243,9 +243,11 @@ def test_dashboard_queries_do_not_grow_with_respondents(
     # Session + user, the assessment with the role, the latest snapshot, 2
     # for its results (catalogue), 4 for the previous round's snapshot and
     # comparison, 1 for cost evidence (none here), 2 for the live
-    # participation, 1 for the publish state, and the database cache of the
-    # charts: 6 when drawn, 1 when reused.
-    assert small == 20
-    assert _dashboard_queries(client, assessment) == 15
+    # participation, 1 for the publish state, 6 for the advice (importance,
+    # prerequisites, next steps, personas, this and last round's tracked
+    # actions) and the database cache of the charts: 6 when drawn, 1 when
+    # reused.
+    assert small == 26
+    assert _dashboard_queries(client, assessment) == 21
     # Live: 4 more queries aggregate the answers (the charts were the same).
-    assert small_live == 19
+    assert small_live == 25

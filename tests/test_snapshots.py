@@ -122,7 +122,7 @@ def test_the_close_page_warns_when_few_responses_arrived_since_publishing(
     create_answered_response(assessment=assessment, persona=EN, answers={DI: 3, AL: 3})
     client.force_login(owner)
     page = client.get(reverse("assessment:close", args=[assessment.pk])).content
-    assert "Closing now leaves these figures out" in page.decode()
+    assert "Including them leaves these figures out" in page.decode()
 
 
 def test_a_reopened_assessment_keeps_showing_its_closing_results(
