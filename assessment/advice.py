@@ -683,8 +683,10 @@ def advise(
     )
     alignment = alignment_action(disagreements, personas)
     plan, roadmap, left = phase(items, priorities, alignment)
+    # Every action proposed once: the plan is the alignment and some of `items`.
+    proposed = [alignment, *items] if alignment else items
     by_key = {a.action_key: a for a in tracked if a.action_key}
-    for item in [*plan, *items]:
+    for item in proposed:
         item.tracked = by_key.get(item.key)
     sustain = [
         c
@@ -702,7 +704,7 @@ def advise(
         left_for_later=left,
         decisions=decisions(plan, priorities, disagreements, thin, len(sustain)),
         risks=risks(results, participation, disagreements, thin),
-        reassigned=any(i.reassigned_from for i in [*plan, *items]),
+        reassigned=any(i.reassigned_from for i in proposed),
         progress=progress_by_capability(
             previous, (c.capability for c in results.capabilities)
         ),

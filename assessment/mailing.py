@@ -239,7 +239,7 @@ def _prepare(send: EmailSend) -> None:
     if send.prepared_at is not None:
         return
     if send.kind == Kind.INVITATION:
-        invitees = with_email(send.assessment).filter(sent_at__isnull=True)
+        invitees = unsent(send.assessment)
     else:
         invitees = reminder_candidates(
             assessment=send.assessment, min_interval=send.min_interval
@@ -317,12 +317,17 @@ def _follow_opening(send: EmailSend) -> bool:
         and opens_on > timezone.localdate()
     ):
         return False
-    send.scheduled_for = opening_moment(opens_on)
-    with transaction.atomic():
-        send.save(update_fields=["scheduled_for"])
-        _promise(send, send.scheduled_for + lease())
-        _enqueue(send, run_after=send.scheduled_for)
+    _reschedule(send, opening_moment(opens_on))
     return True
+
+
+def _reschedule(send: EmailSend, moment: datetime.datetime) -> None:
+    """Move a scheduled send to `moment`, with its run and watchdog."""
+    with transaction.atomic():
+        EmailSend.objects.filter(pk=send.pk).update(scheduled_for=moment)
+        send.scheduled_for = moment
+        _promise(send, moment + lease())
+        _enqueue(send, run_after=moment)
 
 
 def scheduled_follow_opening(assessment: Assessment) -> None:
@@ -340,10 +345,7 @@ def scheduled_follow_opening(assessment: Assessment) -> None:
         kind=Kind.INVITATION, finished_at__isnull=True, scheduled_for__isnull=False
     ).exclude(scheduled_for=moment)
     for send in waiting:
-        with transaction.atomic():
-            EmailSend.objects.filter(pk=send.pk).update(scheduled_for=moment)
-            _promise(send, moment + lease())
-            _enqueue(send, run_after=moment)
+        _reschedule(send, moment)
 
 
 def _not_sendable(send: EmailSend) -> str:

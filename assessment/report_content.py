@@ -51,6 +51,13 @@ class NothingPublished(Exception):
     """No results are published yet, so there is no report to write."""
 
 
+NOTHING_PUBLISHED = (
+    "No results are published yet: the report is written from the "
+    "published results, when the assessment closes or earlier when "
+    "the FinOps team publishes them."
+)
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """What the person downloading chose: paper size and comments appendix."""
@@ -186,11 +193,7 @@ def report_context(
     comments = options.include_comments and assessment.comments_published
     shown = shown_results(assessment, owner=False, comments=comments)
     if shown.results is None:
-        raise NothingPublished(
-            "No results are published yet: the report is written from the "
-            "published results, when the assessment closes or earlier when "
-            "the FinOps team publishes them."
-        )
+        raise NothingPublished(NOTHING_PUBLISHED)
     results, participation = shown.results, shown.participation
     comparison = shown.comparison
     advice = assessment_advice(results, participation)

@@ -32,7 +32,13 @@ from . import pdf
 from .catalogue import catalogue_version
 from .evidence import current_run
 from .models import Assessment, PlanAction, ReportFile, ResultsSnapshot
-from .report_content import NothingPublished, ReportOptions, heat_styles, report_html
+from .report_content import (
+    NOTHING_PUBLISHED,
+    NothingPublished,
+    ReportOptions,
+    heat_styles,
+    report_html,
+)
 from .snapshots import latest_snapshot
 
 logger = logging.getLogger(__name__)
@@ -119,11 +125,7 @@ def report_version(assessment: Assessment, options: ReportOptions) -> dict:
     """
     latest = latest_snapshot(assessment)
     if latest is None:
-        raise NothingPublished(
-            "No results are published yet: the report is written from the "
-            "published results, when the assessment closes or earlier when "
-            "the FinOps team publishes them."
-        )
+        raise NothingPublished(NOTHING_PUBLISHED)
     previous = None
     if assessment.previous_id:
         previous = (
@@ -214,10 +216,10 @@ def report_request(assessment: Assessment, options: ReportOptions) -> ReportFile
         )
         if created:
             _enqueue(report.pk)
-    if not created:
-        _revive(report)
-    # With the immediate backend (tests) the job has already run.
-    report.refresh_from_db()
+    # A row found was read just now; one queued here may have moved on (with
+    # the immediate backend, in tests, its job has already run).
+    if created or _revive(report):
+        report.refresh_from_db()
     return report
 
 
@@ -349,9 +351,7 @@ def _render(report: ReportFile) -> bytes:
     """Return the report's PDF, within the time limit, or raise ReportError."""
     started = time.monotonic()
     assessment = report.assessment
-    options = ReportOptions(
-        paper=report.paper, include_comments=report.include_comments
-    )
+    options = report_options(report)
     try:
         html = report_html(assessment, options)
         # The HTML must show the version the row stands for.

@@ -49,7 +49,8 @@ def action_list(request: HttpRequest, pk: int) -> HttpResponse:
         "is_owner": role == Membership.Role.OWNER,
         "advice": found,
         "tracked": _tracked(assessment),
-        "previous": advice.previous_actions(assessment),
+        # The advice already read last round's actions; read them only without it.
+        "previous": found.previous if found else advice.previous_actions(assessment),
     }
     return render(request, "assessment/actions/list.html", ctx)
 

@@ -263,9 +263,7 @@ def invitations_remind(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("assessment:invitations", pk=assessment.pk)
     people = ngettext("%s person", "%s people", count) % display.count(count)
     with transaction.atomic():
-        mailing.send_start(
-            assessment=assessment, kind=EmailSend.Kind.REMINDER, user=request.user
-        )
+        mailing.invitations_remind(assessment=assessment, user=request.user)
         audit.record(
             assessment=assessment,
             action="invitations.reminded",

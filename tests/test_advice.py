@@ -193,8 +193,14 @@ def step(pk, cap, level, key, owner=PRACTITIONER, kpi="Coverage: ≥80%", **kw):
     )
 
 
-def plan_for(steps, *, personas=(PRACTITIONER, ENGINEERING), later_round=False):
-    res = results({AL: everyone(1), UE: everyone(1), FC: everyone(1)})
+def plan_for(
+    steps,
+    *,
+    personas=(PRACTITIONER, ENGINEERING),
+    later_round=False,
+    capabilities=(AL, UE, FC),
+):
+    res = results({c: everyone(1) for c in capabilities})
     table = {}
     for s in steps:
         table.setdefault((s.capability_id, s.from_level), []).append(s)
@@ -262,16 +268,18 @@ def test_the_plan_has_at_most_ten_actions_then_a_roadmap():
     steps = [
         step(n, cap, level, f"{cap.slug}-{level}-{n}")
         for n, (cap, level) in enumerate(
-            [(c, lv) for c in (AL, UE, FC) for lv in (1, 2) for _ in range(5)], start=1
+            [(c, lv) for c in (AL, UE, FC, BU) for lv in (1, 2) for _ in range(5)],
+            start=1,
         )
     ]
-    found = plan_for(steps)
-    assert len(found.plan) <= advice.PLAN_LIMIT
+    # Four priorities with five next moves each: twenty candidates for the plan.
+    found = plan_for(steps, capabilities=(AL, UE, FC, BU))
+    assert len(found.plan) == advice.PLAN_LIMIT
     # At most three actions per capability, so the plan spans the priorities.
     per = {}
     for item in found.plan:
         per[item.capabilities[0]] = per.get(item.capabilities[0], 0) + 1
-    assert max(per.values()) <= advice.PER_CAPABILITY and len(per) == 3
+    assert max(per.values()) <= advice.PER_CAPABILITY and len(per) == 4
     assert found.roadmap["3-6"] and found.roadmap["6-12"]
     assert all(i.stage == 0 for i in found.roadmap["3-6"])
     assert all(i.stage > 0 for i in found.roadmap["6-12"])

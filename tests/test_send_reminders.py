@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from assessment.models import Assessment, Invitation
+from assessment.models import Assessment, EmailSend, Invitation
 from tests.factories import create_assessment, create_invitation, respond_to_invitation
 
 
@@ -61,6 +61,8 @@ def test_it_does_not_remind_people_invited_just_now(organisation, framework):
     Invitation.objects.update(sent_at=timezone.now())
     call_command("send_reminders")
     assert mail.outbox == []
+    # Nobody to remind: no empty send for owners to read as "0 of 0 sent".
+    assert not EmailSend.objects.filter(assessment=opened).exists()
 
 
 def test_it_rejects_a_negative_interval(db):

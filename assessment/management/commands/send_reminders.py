@@ -12,6 +12,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from assessment import audit
+from assessment.invitations import reminder_candidates
 from assessment.mailing import invitations_remind, send_counts, send_run_all
 from assessment.models import Assessment
 
@@ -48,12 +49,18 @@ class Command(BaseCommand):
                 raise CommandError(f"No open assessment with id {assessment}.")
         total = failed = 0
         for item in assessments:
+            # No send without someone to remind: an empty one would show
+            # owners "0 of 0 sent" until the next run.
+            candidates = reminder_candidates(assessment=item, min_interval=interval)
+            if not candidates.exists():
+                continue
             send = invitations_remind(
                 assessment=item, min_interval=interval, enqueue=False
             )
             send_run_all(send)
             counts = send_counts(send)
-            # Refused messages are retried later by the background worker.
+            # Messages still queued are retried by the background worker;
+            # failed ones wait for the owner's "Retry failed".
             waiting = counts["queued"] + counts["sending"] + counts["failed"]
             total += counts["sent"]
             failed += waiting
@@ -70,6 +77,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{total} reminder(s) sent."))
         if failed:
             raise CommandError(
-                f"{failed} reminder(s) could not be sent now; they are retried "
-                "by the background worker and shown to owners if they fail."
+                f"{failed} reminder(s) could not be sent now: queued ones are "
+                "retried by the background worker; owners see failed ones with "
+                "a button to try again."
             )
