@@ -26,6 +26,7 @@ computed" page):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -43,17 +44,13 @@ from .scoring import (
     CapabilityResult,
     Comparison,
     DomainResult,
+    HeldBack,
     PersonaDomainScore,
-    ResultsData,
     assessment_results,
     mean,
     round_comparison,
 )
-from .snapshots import (
-    latest_snapshot,
-    snapshot_participation,
-    snapshot_results,
-)
+from .snapshots import latest_snapshot, snapshot_results
 
 
 @dataclass(frozen=True)
@@ -134,12 +131,16 @@ def shown_participation(
         snapshot = latest_snapshot(assessment)
     if snapshot is None:
         return None
-    summary = snapshot_participation(snapshot)
-    if 0 < summary.total.submitted < snapshot.anonymity_threshold:
+    total = _published_total(
+        snapshot.participation,
+        k=snapshot.anonymity_threshold,
+        held_back=HeldBack.from_json(snapshot.data.get("held_back")).respondents,
+    )
+    if total is None:
         return None
-    if ResultsData.from_json(snapshot.data).held_back.respondents:
-        return None  # held back at closing (`looks`), like the results' count
-    return replace(summary, personas=[])
+    return ParticipationSummary(
+        personas=[], total=total, days_left=assessment.days_left()
+    )
 
 
 def shown_participation_list(
@@ -158,17 +159,31 @@ def shown_participation_list(
         published_k=Subquery(latest.values("anonymity_threshold")[:1]),
         held_back=Subquery(latest.values("data__held_back__respondents")[:1]),
     )
-    shown = []
-    for assessment in rows:
-        participation = None
-        if assessment.published is not None:
-            participation = total_of_counts(assessment.published.values())
-            if 0 < participation.submitted < assessment.published_k:
-                participation = None
-            if assessment.held_back:  # the count was held back at closing
-                participation = None
-        shown.append((assessment, participation))
-    return shown
+    return [
+        (
+            assessment,
+            None
+            if assessment.published is None
+            else _published_total(
+                assessment.published,
+                k=assessment.published_k,
+                held_back=bool(assessment.held_back),
+            ),
+        )
+        for assessment in rows
+    ]
+
+
+def _published_total(
+    counts: Mapping[str, Mapping[str, int]], *, k: int, held_back: bool
+) -> Participation | None:
+    """Return a snapshot's participation total as viewers see it: None below
+    k submissions, or when the count was held back at closing (`looks`),
+    like the results' count of respondents."""
+    total = total_of_counts(counts.values())
+    if held_back or 0 < total.submitted < k:
+        return None
+    return total
 
 
 def _comparison(results: AssessmentResults | None) -> Comparison | None:

@@ -3,8 +3,8 @@
 `participation_summary` counts live figures for owners; `with_participation`
 gives the assessment list the same figures. Both count in the database, in a
 constant number of queries. A results snapshot keeps the aggregates per
-persona (`participation_counts`) and viewers' pages rebuild them with
-`summary_from_counts`; `disclosure` decides what viewers see of them.
+persona (`participation_counts`); viewers see only their total
+(`total_of_counts`), as `disclosure` decides.
 
 People come two ways, counted apart: invitees, whom the owner listed by
 email address, and people who joined through an open link (their invitation

@@ -26,11 +26,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 
 from .models import Assessment, Response, ResultsSnapshot
-from .participation import (
-    ParticipationSummary,
-    participation_counts,
-    summary_from_counts,
-)
+from .participation import participation_counts
 from .scoring import AssessmentResults, ResultsData, collect, results_from_data
 
 
@@ -52,12 +48,6 @@ def snapshot_results(
     if not include_comments:
         data = replace(data, comments=None)
     return results_from_data(snapshot.assessment, data, k=snapshot.anonymity_threshold)
-
-
-def snapshot_participation(snapshot: ResultsSnapshot) -> ParticipationSummary:
-    return summary_from_counts(
-        assessment=snapshot.assessment, counts=snapshot.participation
-    )
 
 
 def _lock(assessment: Assessment) -> None:

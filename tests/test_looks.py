@@ -16,7 +16,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from assessment import display, looks, snapshots
+from assessment import disclosure, display, looks, snapshots
 from assessment.lifecycle import (
     assessment_close,
     assessment_open,
@@ -209,6 +209,10 @@ def test_closing_after_one_response_holds_back_what_it_would_reveal(
     url = reverse("assessment:list", args=[assessment.organisation.slug])
     listing = client.get(url).content.decode()
     assert "7 / 7" not in listing and "6 / 6" not in listing
+    # Nor the assessment page; its owner still counts them live.
+    assert disclosure.shown_participation(assessment, owner=False) is None
+    owner_sees = disclosure.shown_participation(assessment, owner=True)
+    assert owner_sees.total.submitted == 7
 
 
 def test_closing_drops_a_breakdown_when_the_whole_grew_by_k(client, viewer, assessment):
