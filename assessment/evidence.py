@@ -51,12 +51,17 @@ UNEXPECTED = (
 )
 
 
+def max_file_bytes() -> int:
+    """Return the size limit of one uploaded export, in bytes."""
+    return settings.EVIDENCE_MAX_FILE_MB * 1024 * 1024
+
+
 def engine_limits() -> focus.EngineLimits:
     return focus.EngineLimits(
         memory_limit=settings.EVIDENCE_MEMORY_LIMIT,
         threads=settings.EVIDENCE_THREADS,
         temp_directory=settings.EVIDENCE_TEMP_DIR or None,
-        max_file_bytes=settings.EVIDENCE_MAX_FILE_MB * 1024 * 1024,
+        max_file_bytes=max_file_bytes(),
     )
 
 

@@ -25,10 +25,6 @@ from .models import Assessment, EvidenceFile, EvidenceRun, Membership
 RUNS_LISTED = 10
 
 
-def _max_bytes() -> int:
-    return settings.EVIDENCE_MAX_FILE_MB * 1024 * 1024
-
-
 @login_required
 def evidence_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Show the KPIs from cost data beside the self-ratings (and, for owners,
@@ -36,7 +32,7 @@ def evidence_page(request: HttpRequest, pk: int) -> HttpResponse:
     assessment, role = get_assessment_for_user(request, pk)
     form = None
     if role == Membership.Role.OWNER:
-        form = EvidenceUploadForm(max_bytes=_max_bytes())
+        form = EvidenceUploadForm(max_bytes=evidence.max_file_bytes())
     return _render(request, assessment, role, form)
 
 
@@ -78,7 +74,7 @@ def _render(
         "previous": previous,
         "form": form,
         "runs": runs,
-        "max_bytes": _max_bytes(),
+        "max_bytes": evidence.max_file_bytes(),
         "anomaly": {
             "window": focus.ANOMALY_WINDOW,
             "threshold": focus.ANOMALY_THRESHOLD,
@@ -124,7 +120,7 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
     per-view upload handlers); access is checked before anything is read.
     """
     assessment, role = get_assessment_for_user(request, pk, write=True)
-    limiter = UploadSizeLimit(request, _max_bytes())
+    limiter = UploadSizeLimit(request, evidence.max_file_bytes())
     request.upload_handlers.insert(0, limiter)
     return _evidence_upload(request, assessment, role, limiter)
 
@@ -133,7 +129,9 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
 def _evidence_upload(
     request: HttpRequest, assessment: Assessment, role: str, limiter: UploadSizeLimit
 ) -> HttpResponse:
-    form = EvidenceUploadForm(request.POST, request.FILES, max_bytes=_max_bytes())
+    form = EvidenceUploadForm(
+        request.POST, request.FILES, max_bytes=evidence.max_file_bytes()
+    )
     valid = form.is_valid()
     if limiter.too_large:
         form.add_error(
