@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from assessment.invitations import open_link_create
 from assessment.models import Assessment, Invitation, Response
+from assessment.views_survey import JOINED_COOKIE
 from tests.factories import create_assessment, get_persona
 
 pytestmark = pytest.mark.django_db
@@ -80,9 +81,20 @@ def test_a_browser_that_joined_resumes_its_own_response(
     assert Invitation.objects.count() == 2
 
 
-def test_a_forged_or_stale_cookie_does_not_resume(client, assessment, finance_link):
+def test_a_forged_or_stale_cookie_does_not_resume(
+    client, assessment, finance_link, framework
+):
     _, join_url = finance_link
-    client.cookies[f"finops_joined_{assessment.pk}"] = "not-signed"
+    join(client, join_url, get_persona(framework=framework, slug="finance").pk)
+    cookie = JOINED_COOKIE.format(assessment.pk)
+    signed = client.cookies[cookie].value
+    assert client.get(join_url).status_code == 302  # the real cookie resumes
+    # Forged: the browser's own cookie with its value altered.
+    client.cookies[cookie] = signed[:-1] + ("A" if signed[-1] != "A" else "B")
+    assert client.get(join_url).status_code == 200
+    # Stale: a validly signed cookie whose participant has been removed.
+    client.cookies[cookie] = signed
+    Invitation.objects.all().delete()
     assert client.get(join_url).status_code == 200
 
 

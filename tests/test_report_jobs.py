@@ -11,7 +11,14 @@ from django_tasks import task_backends
 
 from assessment import lifecycle, reports
 from assessment.models import Assessment, ReportFile
-from tests.factories import AL, DI, FC, create_answered_response, create_hand_example
+from tests.factories import (
+    AL,
+    DI,
+    FC,
+    create_answered_response,
+    create_hand_example,
+    publish_snapshot,
+)
 
 REFRESH = '<meta http-equiv="refresh"'
 
@@ -216,6 +223,10 @@ def test_new_answers_render_only_once_published(client, owner, assessment, url):
     )
     client.get(url)
     assert ReportFile.objects.count() == 1
+    # ...and once published, the next look prepares a new report.
+    publish_snapshot(assessment=assessment)
+    client.get(url)
+    assert ReportFile.objects.count() == 2
 
 
 # Permissions
