@@ -500,9 +500,11 @@ PHRASES = {
 }
 
 
-def mismatches(results: AssessmentResults, evidence: Evidence | None) -> list[Mismatch]:
+def mismatches(
+    results: AssessmentResults | None, evidence: Evidence | None
+) -> list[Mismatch]:
     """Return the capabilities where rating and data differ by a level or more."""
-    if evidence is None:
+    if results is None or evidence is None:
         return []
     found = []
     for result in results.capabilities:
@@ -536,12 +538,15 @@ def _names(items: list[str]) -> str:
 
 
 def evidence_rows(
-    results: AssessmentResults, evidence: Evidence | None
+    results: AssessmentResults | None, evidence: Evidence | None
 ) -> list[dict[str, object]]:
-    """Return one row per KPI with the self-rating of its capability beside it."""
+    """Return one row per KPI with the self-rating of its capability beside it.
+
+    Without results (nothing published yet, for a viewer) no rating is shown.
+    """
     if evidence is None:
         return []
-    rated = {c.capability.pk: c for c in results.capabilities}
+    rated = {c.capability.pk: c for c in results.capabilities} if results else {}
     off = {m.result.capability.pk for m in mismatches(results, evidence)}
     return [
         {

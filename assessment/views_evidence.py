@@ -18,9 +18,9 @@ from django.views.decorators.http import require_POST
 
 from . import evidence, focus
 from .access import get_assessment_for_user
+from .disclosure import shown_results
 from .forms import EvidenceUploadForm
 from .models import Assessment, EvidenceFile, EvidenceRun, Membership
-from .scoring import assessment_results
 
 RUNS_LISTED = 10
 
@@ -49,7 +49,9 @@ def _render(
 ) -> HttpResponse:
     is_owner = role == Membership.Role.OWNER
     current = evidence.current_evidence(assessment)
-    results = assessment_results(assessment)
+    # Owners rate the data against live answers; viewers only against the
+    # published results (none before the first publication).
+    results = shown_results(assessment, owner=is_owner, live=is_owner).results
     previous = None
     if assessment.previous_id:
         previous = Assessment.objects.filter(
@@ -69,6 +71,7 @@ def _render(
         "organisation": assessment.organisation,
         "is_owner": is_owner,
         "evidence": current,
+        "published": results is not None,
         "rows": evidence.evidence_rows(results, current),
         "mismatches": evidence.mismatches(results, current),
         "trends": evidence.kpi_trends(current, previous),

@@ -19,6 +19,7 @@ from assessment.models import (
     EvidenceKpi,
     EvidenceRun,
     Level,
+    ResultsSnapshot,
 )
 from tests.factories import (
     create_answered_response,
@@ -256,6 +257,21 @@ def test_viewers_see_kpis_but_not_files(client, viewer, processed, rated):
     assert "Cost allocated by tags" in text and "52%" in text
     assert "known.csv" not in text and "Upload cost exports" not in text
     assert client.get(processed.get_absolute_url()).status_code == 403
+
+
+def test_viewers_compare_the_data_with_published_ratings_only(
+    client, owner, viewer, processed, rated
+):
+    ResultsSnapshot.objects.filter(assessment=rated).delete()
+    url = reverse("assessment:evidence", args=[rated.pk])
+    client.force_login(viewer)
+    text = client.get(url).content.decode()
+    assert "Cost allocated by tags" in text and "Not published yet" in text
+    assert "Ratings and data disagree" not in text and "by 3 people" not in text
+    client.force_login(owner)  # owners compare with the live answers
+    text = client.get(url).content.decode()
+    assert "Ratings and data disagree" in text and "by 3 people" in text
+    assert "Not published yet" not in text
 
 
 def test_viewers_cannot_upload(client, viewer, rated, tmp_path):
