@@ -76,6 +76,7 @@ from . import display
 from .disclosure import disclose
 from .models import Assessment, Persona, ResultsSnapshot
 from .scoring import (
+    NO_UNIT,
     OTHER_PERSONAS,
     OTHER_UNITS,
     AssessmentResults,
@@ -184,7 +185,7 @@ def _sizes(data: ResultsData, personas: Mapping) -> dict[Key, dict]:
             add((SCORES, capability), persona, n)
     for persona, unit, n in data.respondents:
         add((PERSONAS, None), personas[persona].name, n)
-        add((UNITS, None), unit or "Not given", n)
+        add((UNITS, None), unit or NO_UNIT, n)
     return sizes
 
 

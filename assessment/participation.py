@@ -204,19 +204,7 @@ def participation_summary(*, assessment: Assessment) -> ParticipationSummary:
     the app prevents, but the admin could do) is listed too. "Started" counts
     participants with a response, draft or submitted.
     """
-    return summary_from_counts(
-        assessment=assessment, counts=participation_counts(assessment=assessment)
-    )
-
-
-def summary_from_counts(
-    *, assessment: Assessment, counts: Mapping[int | str, Mapping[str, int]]
-) -> ParticipationSummary:
-    """Build the summary from `participation_counts` (one query: the personas).
-
-    Persona ids may be strings, as they come back from JSON.
-    """
-    rows = {int(pk): row for pk, row in counts.items()}
+    rows = participation_counts(assessment=assessment)
     personas = Persona.objects.filter(
         Q(assessments=assessment) | Q(pk__in=rows.keys())
     ).distinct()

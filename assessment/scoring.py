@@ -89,6 +89,8 @@ T = TypeVar("T")
 
 OTHER_PERSONAS = "Other personas"
 OTHER_UNITS = "Other units"
+# The business unit of respondents who gave none; `looks` counts by it too.
+NO_UNIT = "Not given"
 
 
 @dataclass(frozen=True)
@@ -790,7 +792,7 @@ def results_from_data(
     by_unit: dict[str, int] = defaultdict(int)
     for persona_id, unit, n in data.respondents:
         by_persona[personas[persona_id].name] += n
-        by_unit[unit or "Not given"] += n
+        by_unit[unit or NO_UNIT] += n
     comments = None
     if data.comments is not None:
         comments = [

@@ -6,7 +6,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from assessment import evidence, focus
@@ -334,12 +336,22 @@ def test_each_kpi_gets_a_level_from_the_catalogue(framework):
     assert savings.level(0.3) is None  # no thresholds: for information
 
 
-def test_thresholds_edited_in_the_admin_apply_at_once(processed, rated, framework):
-    EvidenceKpi.objects.filter(version=framework, key="allocation_coverage").update(
-        crawl_threshold=Decimal("0.3"), walk_threshold=Decimal("0.5")
-    )
-    current = evidence.current_evidence(rated)
-    assert current.by_capability[current.kpis[0].kpi.capability_id].level == Level.WALK
+def test_thresholds_edited_in_the_admin_apply_at_once(
+    client, processed, rated, framework
+):
+    kpi = EvidenceKpi.objects.get(version=framework, key="allocation_coverage")
+
+    def level():
+        return evidence.current_evidence(rated).by_capability[kpi.capability_id].level
+
+    assert level() != Level.WALK  # about half allocated: below the shipped walk
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw"))
+    data = {k: v for k, v in model_to_dict(kpi).items() if v is not None}
+    data.update(crawl_threshold="0.3", walk_threshold="0.5")
+    url = reverse("admin:assessment_evidencekpi_change", args=[kpi.pk])
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert level() == Level.WALK
 
 
 def test_thresholds_must_be_in_order(framework):
