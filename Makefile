@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Two test processes (pytest-xdist), one per core; `make test PYTEST_ARGS=` runs one.
-PYTEST_ARGS ?= -n 2
+# Two test processes (pytest-xdist), one per core, the idle one taking tests
+# from the busy one's queue; `make test PYTEST_ARGS=` runs one.
+PYTEST_ARGS ?= -n 2 --dist worksteal
 # Tests run with DEBUG off, as in production; the key is for tests only.
 TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-secret ALLOWED_HOSTS=testserver,localhost,127.0.0.1
 

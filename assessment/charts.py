@@ -101,8 +101,10 @@ def radar(
 
     `previous` holds the previous round's domain scores, in the order of
     `results.domains` (None where a domain had none): drawn as a dotted
-    line, so the trend reads on the chart. With fewer than three domains a
-    radar is meaningless, so paired bars are drawn instead.
+    line, so the trend reads on the chart. A domain without a score has no
+    point on its line (a gap, never a zero that would read as "not
+    started"). With fewer than three domains a radar is meaningless, so
+    paired bars are drawn instead.
     """
     domains = results.domains
     if len(domains) < 3:
@@ -113,22 +115,21 @@ def radar(
     angles = [2 * math.pi * i / len(domains) for i in range(len(domains))]
     closed = [*angles, angles[0]]
     targets = [d.target for d in domains]
-    scores = [d.score or 0.0 for d in domains]
-    ax.plot(
-        closed, [*targets, targets[0]], color=TARGET, linestyle="--", label="Target"
-    )
+    scores = _ring([d.score for d in domains])
+    ax.plot(closed, _ring(targets), color=TARGET, linestyle="--", label="Target")
     if previous and any(p is not None for p in previous):
-        then = [p or 0.0 for p in previous]
         ax.plot(
             closed,
-            [*then, then[0]],
+            _ring(previous),
             color=GRID_DARK,
             linestyle=":",
             linewidth=1.6,
+            marker=".",
             label="Previous round",
         )
-    ax.plot(closed, [*scores, scores[0]], color=BRAND, linewidth=2, label="Current")
-    ax.fill(closed, [*scores, scores[0]], color=BRAND, alpha=0.15)
+    ax.plot(closed, scores, color=BRAND, linewidth=2, marker=".", label="Current")
+    if not any(math.isnan(score) for score in scores):
+        ax.fill(closed, scores, color=BRAND, alpha=0.15)
     ax.set_xticks(angles, [_wrap(d.domain.name, 16) for d in domains], fontsize=8)
     ax.set_ylim(0, 3)
     ax.set_yticks([1, 2, 3], [Level(i).label for i in (1, 2, 3)], fontsize=7)
@@ -138,6 +139,12 @@ def radar(
     ax.grid(color=GRID)
     ax.legend(loc="upper right", bbox_to_anchor=(1.15, 1.12), fontsize=8, frameon=False)
     return fig
+
+
+def _ring(values) -> list[float]:
+    """Return the values closed into a ring, a missing one as a gap (NaN)."""
+    points = [math.nan if value is None else float(value) for value in values]
+    return [*points, points[0]]
 
 
 def _domain_pairs(domains: list[DomainResult]) -> Figure:

@@ -3,7 +3,11 @@
 The builders behind them live in tests/factories.py (see its docstring).
 """
 
+from pathlib import Path
+
 import pytest
+from django.db import connections
+from pytest_django.plugin import blocking_manager_key
 
 from assessment import pdf
 from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
@@ -16,12 +20,50 @@ from tests.factories import (
 )
 
 
+def _catalogue_load() -> None:
+    for path in catalogue_files():
+        load_catalogue(read_catalogue(path))
+
+
+_TEST_DATABASE_READY = pytest.StashKey[bool]()
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(request, django_db_setup, django_db_blocker):
     """Load the shipped catalogue once per test database (per xdist worker)."""
     with django_db_blocker.unblock():
-        for path in catalogue_files():
-            load_catalogue(read_catalogue(path))
+        _catalogue_load()
+    request.config.stash[_TEST_DATABASE_READY] = True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Load the catalogue again once a transactional test has flushed it.
+
+    Transactional tests (live server, real worker, concurrency) end by
+    emptying every table. Without this, whichever test runs next in the same
+    process finds no catalogue, and xdist's work stealing runs tests in any
+    order. Nothing is touched before the test database exists (a skipped
+    test may be the first one to run) or once it is gone (after the last).
+    """
+    result = yield
+    stash = item.config.stash
+    database_ready = stash.get(_TEST_DATABASE_READY, False) and nextitem is not None
+    if database_ready and _flushes_database(item):
+        with stash[blocking_manager_key].unblock():
+            if not FrameworkVersion.objects.exists():
+                _catalogue_load()
+    return result
+
+
+def _flushes_database(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    return bool(
+        (marker and marker.kwargs.get("transaction"))
+        or "transactional_db" in fixtures
+        or "live_server" in fixtures
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +107,40 @@ def _pdf_rendering_stubbed(request, monkeypatch):
         return _TINY_PDF
 
     monkeypatch.setattr(pdf, "html_to_pdf", stubbed_html_to_pdf)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium, launched once per test module.
+
+    Tests open their own context (`browser.new_context()` or `new_page()`),
+    so cookies and storage never pass from one test to the next.
+    """
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium")
+    with pytest.MonkeyPatch.context() as patch:
+        # Playwright's sync API keeps an event loop in this thread; the ORM
+        # calls tests make between browser steps are still synchronous ones.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                ],
+            )
+            yield browser
+            browser.close()
+    # ORM calls made while Playwright's loop ran got connections of their
+    # own context; close them where they are visible.
+    connections.close_all()
 
 
 @pytest.fixture

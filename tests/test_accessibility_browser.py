@@ -5,55 +5,22 @@ The pages are those participants and leadership use most, with demo data so
 that badges, charts, heatmap shades and tables are all on the page.
 """
 
-import os
-from pathlib import Path
-
 import pytest
-from django.db import connections
 from django.urls import reverse
 
-from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
 from assessment.demo import demo_organisation_create, demo_rounds_create
 from tests.factories import create_invitation
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls made
-# here between browser steps are still plain synchronous ones.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api")
 axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-]
+pytestmark = pytest.mark.browser
 BLOCKING = {"serious", "critical"}
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-            ],
-        )
-        yield browser
-        browser.close()
-        connections.close_all()
 
 
 @pytest.fixture
 def demo(live_server):
     """The demo organisation: two rounds, the current one open with results."""
-    # live_server is transactional: the session's catalogue has been flushed.
-    for path in catalogue_files():
-        load_catalogue(read_catalogue(path))
     organisation, logins = demo_organisation_create()
     rounds = demo_rounds_create(organisation=organisation, respondents=30, seed=3)
     owner = next(login for login in logins if login.role == "owner")

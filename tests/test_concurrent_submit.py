@@ -8,7 +8,6 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 
-from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
 from assessment.models import (
     Answer,
     Assessment,
@@ -43,9 +42,6 @@ SUBMIT_DELAY = 0.08
 @pytest.fixture
 def participant():
     """A participant with one saved page, ready to submit."""
-    # Transactional tests see an empty database: load the catalogue again.
-    for path in catalogue_files():
-        load_catalogue(read_catalogue(path))
     organisation = Organisation.objects.create(name="Acme", slug="acme")
     framework = FrameworkVersion.objects.get(slug="2026")
     assessment = create_assessment(

@@ -1,41 +1,21 @@
 """In a real Chromium, the Content-Security-Policy blocks nothing a page needs."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 
-from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
 from assessment.invitations import open_link_create
 from assessment.models import FrameworkVersion, Membership, Organisation
+from tests.browsing import WATCH_VIOLATIONS
 from tests.factories import answer_every_question, create_hand_example, start_response
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # ORM calls beside Playwright
-
-CHROMIUM = Path("/usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-]
-
-# Every security-policy violation a page reports, gathered in the page.
-WATCH_VIOLATIONS = """
-window.__violations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.__violations.push(event.violatedDirective + " " + event.blockedURI);
-});
-"""
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def site(live_server):
     """An owner, an assessment with results, a participant's link and an open link."""
-    for path in catalogue_files():
-        load_catalogue(read_catalogue(path))
     organisation = Organisation.objects.create(name="Acme", slug="acme")
     framework = FrameworkVersion.objects.get(slug="2026")
     owner = get_user_model().objects.create_user("olivia", password="pw-Olivia-1")
@@ -59,22 +39,11 @@ def site(live_server):
 
 
 @pytest.fixture
-def page():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-            ],
-        )
-        context = browser.new_context()
-        context.add_init_script(WATCH_VIOLATIONS)
-        yield context.new_page()
-        browser.close()
-        connections.close_all()
+def page(browser):
+    context = browser.new_context()
+    context.add_init_script(WATCH_VIOLATIONS)
+    yield context.new_page()
+    context.close()
 
 
 def _visit(page, url: str) -> list[str]:

@@ -16,7 +16,6 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
 from assessment.invitations import invitation_for_token
 from assessment.models import (
     Assessment,
@@ -78,9 +77,6 @@ def _run_worker(sink: SmtpSink) -> subprocess.CompletedProcess:
 
 def test_a_worker_process_sends_every_invitation_once(client, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    # Transactional tests see an empty database: load the catalogue again.
-    for path in catalogue_files():
-        load_catalogue(read_catalogue(path))
     organisation = Organisation.objects.create(name="Acme", slug="acme")
     owner = create_member(
         organisation=organisation, username="olivia", role=Membership.Role.OWNER

@@ -116,7 +116,7 @@ def test_a_second_delivery_of_the_job_renders_nothing(
 def test_a_render_past_its_limit_is_stopped_and_offered_again(
     client, owner, assessment, url, settings
 ):
-    settings.REPORT_RENDER_SECONDS = 3
+    settings.REPORT_RENDER_SECONDS = 1
     settings.REPORT_PDF_ENGINE = "tests.slow_pdf.never_done"
     client.force_login(owner)
     started = time.monotonic()

@@ -1,5 +1,6 @@
 """Charts: valid, deterministic SVG; the heatmap's shades and their CSS."""
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from decimal import Decimal
@@ -48,6 +49,27 @@ def test_radar_draws_a_polar_chart_for_many_domains(organisation, framework):
     assert "Manage the" in svg and "FinOps Practice" in svg
     assert "Walk" in svg  # the radial level labels
     assert "Not started" not in svg  # no fallback bar axis
+
+
+def test_a_domain_without_a_score_is_a_gap_in_its_line_not_a_zero(
+    organisation, framework
+):
+    slugs = ["data-ingestion", "forecasting", "rate-optimization", "budgeting"]
+    slugs += ["finops-assessment"]
+    assessment = create_scoped_assessment(
+        organisation=organisation,
+        framework=framework,
+        capability_slugs=slugs,
+        targets=dict.fromkeys(slugs, 2),
+    )
+    results = assessment_results(assessment)  # nobody answered: no score
+    previous = [1.5, None, 2.0, 1.0]
+    figure = charts.radar(results, previous)
+    lines = {line.get_label(): line.get_ydata() for line in figure.axes[0].lines}
+    then, now = lines["Previous round"], lines["Current"]
+    assert [None if math.isnan(v) else v for v in then] == [*previous, 1.5]
+    assert all(math.isnan(v) for v in now)
+    assert not figure.axes[0].patches  # no filled area over missing scores
 
 
 def test_the_radar_renders_without_any_answer(organisation, framework):

@@ -13,7 +13,8 @@ SETUP = "import django; django.setup()"
 
 def start_django(code: str = SETUP, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
-    clean.pop("DATABASE_URL", None)
+    # A database of its own: commands that connect leave no file behind.
+    clean["DATABASE_URL"] = "sqlite://:memory:"
     clean["ENV_FILE"] = ""  # a developer's .env must not change these tests
     clean.update(env)
     return subprocess.run(  # noqa: S603 (the tests' own code)

@@ -1,54 +1,20 @@
 """End to end in a real Chromium: answer, leave, resume, submit."""
 
 import logging
-import os
-from pathlib import Path
 
 import pytest
-from django.db import connections
 
-from assessment.catalogue import catalogue_files, load_catalogue, read_catalogue
 from assessment.models import Assessment, FrameworkVersion, Organisation, Response
 from tests.factories import create_assessment, create_invitation
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls made
-# here between browser steps are still plain synchronous ones.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-]
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-            ],
-        )
-        yield browser
-        browser.close()
-        # ORM calls made while Playwright's event loop runs get connections
-        # of their own context; close them here, where they are visible.
-        connections.close_all()
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def survey_url(live_server):
     """An open assessment and an Engineering invitation (4 pages, 11 questions)."""
-    # live_server is transactional: the session's catalogue has been flushed.
-    for path in catalogue_files():
-        load_catalogue(read_catalogue(path))
     organisation = Organisation.objects.create(name="Acme", slug="acme")
     framework = FrameworkVersion.objects.get(slug="2026")
     assessment = create_assessment(

@@ -1,0 +1,132 @@
+"""Time the test suite against an earlier commit's, on the same machine.
+
+Usage: .venv/bin/python bench/test_suite.py BASELINE [--rounds N] [--whole]
+
+BASELINE is a commit (for instance the one where the suite was slow). The
+script checks it out in a temporary git worktree that shares this checkout's
+.venv, then times, alternately and N times (default 2), the baseline's suite
+run as it was run then (one process) and this checkout's as `make test` runs
+it (PYTEST_ARGS of the Makefile). The machine is shared and noisy, so the
+figure to read is the ratio within each round, and their median.
+
+By default both run the tests they have in common (test functions present
+in both, by file and name), which compares like with like; --whole runs each
+side's whole suite as well.
+"""
+
+import argparse
+import os
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GIT = shutil.which("git") or "/usr/bin/git"
+PYTEST = ROOT / ".venv" / "bin" / "pytest"
+# As the Makefile's TEST_ENV sets it.
+ENV = {
+    **os.environ,
+    "DEBUG": "false",
+    "SECRET_KEY": "test-only-not-secret",
+    "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+}
+BASELINE_ARGS = ["-p", "no:xdist", "-p", "no:randomly"]
+
+
+def makefile_pytest_args() -> list[str]:
+    text = (ROOT / "Makefile").read_text()
+    found = re.search(r"^PYTEST_ARGS \?= (.*)$", text, re.MULTILINE)
+    return shlex.split(found.group(1)) if found else []
+
+
+def test_functions(checkout: Path) -> set[str]:
+    """Return `file::function` of every test the checkout collects."""
+    listing = subprocess.run(  # noqa: S603 (the project's own pytest)
+        [str(PYTEST), "--collect-only", "-q", "-p", "no:xdist"],
+        cwd=checkout,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {
+        re.sub(r"\[.*$", "", line.strip())
+        for line in listing.splitlines()
+        if "::" in line
+    }
+
+
+def timed_run(checkout: Path, args: list[str]) -> tuple[float, str]:
+    """Run pytest; return its wall time and its summary line."""
+    started = time.monotonic()
+    result = subprocess.run(  # noqa: S603 (the project's own pytest)
+        [str(PYTEST), "-q", *args],
+        cwd=checkout,
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.monotonic() - started
+    summary = (result.stdout.strip().splitlines() or [""])[-1]
+    return elapsed, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("baseline", help="the commit to compare with")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--whole", action="store_true", help="whole suites too")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder) / "baseline"
+        subprocess.run(  # noqa: S603 (git, on this repository)
+            [GIT, "worktree", "add", "--detach", str(base), options.baseline],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        try:
+            (base / ".venv").symlink_to(ROOT / ".venv")
+            compare(base, options)
+        finally:
+            subprocess.run(  # noqa: S603 (git, on this repository)
+                [GIT, "worktree", "remove", "--force", str(base)],
+                cwd=ROOT,
+                check=False,
+            )
+
+
+def compare(base: Path, options: argparse.Namespace) -> None:
+    common = sorted(test_functions(base) & test_functions(ROOT))
+    ids = base.parent / "common.txt"
+    ids.write_text("\n".join(common) + "\n")
+    current_args = makefile_pytest_args()
+    print(f"baseline {options.baseline}: {' '.join(BASELINE_ARGS)}")
+    print(f"this checkout: {' '.join(current_args)}")
+    print(f"{len(common)} test functions in common\n")
+    suites = [("common", [f"@{ids}"])] + ([("whole", [])] if options.whole else [])
+    for name, selection in suites:
+        ratios = []
+        for number in range(1, options.rounds + 1):
+            before, before_summary = timed_run(base, BASELINE_ARGS + selection)
+            after, after_summary = timed_run(ROOT, current_args + selection)
+            for summary in (before_summary, after_summary):
+                if " passed" not in summary or re.search(r"failed|error", summary):
+                    sys.exit(f"{name} round {number}: a run did not pass: {summary}")
+            ratios.append(after / before)
+            print(f"{name} round {number}: baseline {before:.1f} s ({before_summary})")
+            print(f"{name} round {number}: now      {after:.1f} s ({after_summary})")
+            print(f"{name} round {number}: now/baseline {after / before:.2f}")
+        median = statistics.median(ratios)
+        print(f"{name}: median now/baseline {median:.2f} ({1 - median:.0%} faster)\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
