@@ -36,33 +36,28 @@ def test_radar_falls_back_to_bars_with_fewer_than_three_domains(results):
     assert "Not started" in svg
 
 
-def test_radar_draws_a_polar_chart_for_many_domains(organisation, framework):
+@pytest.fixture
+def four_domains(organisation, framework):
+    """Capabilities of all four domains, nobody answered yet."""
     slugs = ["data-ingestion", "forecasting", "rate-optimization", "budgeting"]
     slugs += ["finops-assessment"]
-    assessment = create_scoped_assessment(
+    return create_scoped_assessment(
         organisation=organisation,
         framework=framework,
         capability_slugs=slugs,
         targets=dict.fromkeys(slugs, 2),
     )
-    svg = charts.radar_svg(assessment_results(assessment))
+
+
+def test_radar_draws_a_polar_chart_for_many_domains(four_domains):
+    svg = charts.radar_svg(assessment_results(four_domains))
     assert "Manage the" in svg and "FinOps Practice" in svg
     assert "Walk" in svg  # the radial level labels
     assert "Not started" not in svg  # no fallback bar axis
 
 
-def test_a_domain_without_a_score_is_a_gap_in_its_line_not_a_zero(
-    organisation, framework
-):
-    slugs = ["data-ingestion", "forecasting", "rate-optimization", "budgeting"]
-    slugs += ["finops-assessment"]
-    assessment = create_scoped_assessment(
-        organisation=organisation,
-        framework=framework,
-        capability_slugs=slugs,
-        targets=dict.fromkeys(slugs, 2),
-    )
-    results = assessment_results(assessment)  # nobody answered: no score
+def test_a_domain_without_a_score_is_a_gap_in_its_line_not_a_zero(four_domains):
+    results = assessment_results(four_domains)  # nobody answered: no score
     previous = [1.5, None, 2.0, 1.0]
     figure = charts.radar(results, previous)
     lines = {line.get_label(): line.get_ydata() for line in figure.axes[0].lines}
