@@ -141,24 +141,25 @@ def send_start(
     starts; a re-send goes to `invitation` alone. With `enqueue` False the
     caller runs `send_process` itself (the cron command).
     """
-    send = EmailSend.objects.create(
-        assessment=assessment,
-        kind=kind,
-        created_by=user if user and user.is_authenticated else None,
-        scheduled_for=scheduled_for,
-        min_interval=min_interval,
-    )
-    if invitation is not None:
-        _deliveries_add(send, [invitation.pk])
-        send.prepared_at = timezone.now()
-        send.save(update_fields=["prepared_at"])
-    if enqueue:
-        # Enqueued in the same database transaction as the send: a worker
-        # sees the job only once the send exists. The watchdog covers a
-        # worker that dies before its first claim.
-        start = scheduled_for or timezone.now()
-        _promise(send, start + lease())
-        _enqueue(send, run_after=scheduled_for)
+    # One transaction for the send and its job: a worker sees the job only
+    # once the send exists, and a send never exists without its job. The
+    # watchdog covers a worker that dies before its first claim.
+    with transaction.atomic():
+        send = EmailSend.objects.create(
+            assessment=assessment,
+            kind=kind,
+            created_by=user if user and user.is_authenticated else None,
+            scheduled_for=scheduled_for,
+            min_interval=min_interval,
+        )
+        if invitation is not None:
+            _deliveries_add(send, [invitation.pk])
+            send.prepared_at = timezone.now()
+            send.save(update_fields=["prepared_at"])
+        if enqueue:
+            start = scheduled_for or timezone.now()
+            _promise(send, start + lease())
+            _enqueue(send, run_after=scheduled_for)
     return send
 
 
@@ -308,6 +309,8 @@ def _follow_opening(send: EmailSend) -> bool:
 
     Return True if the send now waits for the new date.
     """
+    # By day, not by hour: on the opening day the job opens and sends
+    # whenever it runs.
     assessment = send.assessment
     opens_on = assessment.opens_on
     if not (
@@ -341,10 +344,10 @@ def scheduled_follow_opening(assessment: Assessment) -> None:
     moment = opening_moment(assessment.opens_on)
     if moment <= timezone.now():
         return
-    waiting = assessment.email_sends.filter(
+    elsewhen = assessment.email_sends.filter(
         kind=Kind.INVITATION, finished_at__isnull=True, scheduled_for__isnull=False
     ).exclude(scheduled_for=moment)
-    for send in waiting:
+    for send in elsewhen:
         _reschedule(send, moment)
 
 

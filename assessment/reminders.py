@@ -10,8 +10,8 @@ those people reminded lately, or already waiting for a reminder, and skip
 them.
 
 A run claims its day by moving `Assessment.reminders_next_at` on in a
-conditional update, so duplicate jobs do nothing. The owner's page re-arms
-the schedule if a worker vanished with it, or after a reopening.
+conditional update, so duplicate jobs do nothing. Reopening re-arms the
+schedule; the owner's page also does if a worker vanished with it.
 """
 
 import datetime
@@ -58,20 +58,20 @@ def reminders_set(*, assessment: Assessment, every_days: int | None) -> None:
         assessment.save(update_fields=["remind_every_days", "reminders_next_at"])
         return
     assessment.save(update_fields=["remind_every_days"])
-    if assessment.reminders_next_at is None or _lost(assessment):
-        _arm(assessment)
+    _arm_unless_running(assessment)
 
 
 def reminders_keep_going(assessment: Assessment) -> None:
     """Re-arm the schedule if its job was lost (or the assessment reopened)."""
-    if not assessment.remind_every_days or assessment.is_closed:
-        return
-    if assessment.reminders_next_at is None or _lost(assessment):
+    if assessment.remind_every_days and not assessment.is_closed:
+        _arm_unless_running(assessment)
+
+
+def _arm_unless_running(assessment: Assessment) -> None:
+    """Arm the daily job unless one is due and not overdue (a lost one)."""
+    next_at = assessment.reminders_next_at
+    if next_at is None or next_at < timezone.now() - LOST_AFTER:
         _arm(assessment)
-
-
-def _lost(assessment: Assessment) -> bool:
-    return assessment.reminders_next_at < timezone.now() - LOST_AFTER
 
 
 def _arm(assessment: Assessment) -> None:

@@ -239,12 +239,11 @@ def assessment_scope(request: HttpRequest, pk: int) -> HttpResponse:
             assessment=assessment, capability_ids=removed
         )
         if not at_risk or request.POST.get("confirm_removal") == "yes":
+            weights = form.importance()
             lifecycle.assessment_set_scope(
-                assessment=assessment,
-                targets=targets,
-                importance=form.importance(),
+                assessment=assessment, targets=targets, importance=weights
             )
-            detail = _scope_change(current, targets, importance, form.importance())
+            detail = _scope_change(current, targets, importance, weights)
             if detail:
                 audit.record(
                     assessment=assessment,
@@ -266,23 +265,16 @@ def assessment_scope(request: HttpRequest, pk: int) -> HttpResponse:
 def _scope_change(
     before: dict[int, int],
     after: dict[int, int],
-    importance_before: dict[int, str] | None = None,
-    importance_after: dict[int, str] | None = None,
+    importance_before: dict[int, str],
+    importance_after: dict[int, str],
 ) -> str:
     """Describe a scope change for the audit trail ("" when nothing changed)."""
     added = len(after.keys() - before.keys())
     removed = len(before.keys() - after.keys())
     kept = after.keys() & before.keys()
     retargeted = sum(1 for pk in kept if after[pk] != before[pk])
-    importance_before, importance_after = (
-        importance_before or {},
-        importance_after or {},
-    )
     reweighted = sum(
-        1
-        for pk in kept
-        if importance_after.get(pk, importance_before.get(pk))
-        != importance_before.get(pk)
+        1 for pk in kept if importance_after[pk] != importance_before.get(pk)
     )
     parts = [
         f"{count} {what}"
@@ -418,6 +410,7 @@ def assessment_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         except lifecycle.LifecycleError as error:
             form.add_error("closes_on", str(error))
         else:
+            reminders.reminders_keep_going(assessment)
             closes_on = assessment.closes_on
             audit.record(
                 assessment=assessment,

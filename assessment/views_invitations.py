@@ -221,31 +221,26 @@ def invitations_send(request: HttpRequest, pk: int) -> HttpResponse:
     people = ngettext("%s person", "%s people", unsent) % display.count(unsent)
     # One commit for the send, its jobs and the audit line: the click returns
     # at once whatever the number of invitees.
-    with transaction.atomic():
-        mailing.send_start(
-            assessment=assessment,
-            kind=EmailSend.Kind.INVITATION,
-            user=request.user,
-            scheduled_for=when,
-        )
-        audit.record(
-            assessment=assessment,
-            action="invitations.sent" if when is None else "invitations.scheduled",
-            user=request.user,
-            detail=f"Sending to {people}."
-            if when is None
-            else f"For {display.date(when)}, the opening date ({people} so far).",
-        )
     if when is None:
-        messages.success(request, f"Sending invitations to {people}.")
+        action, detail = "invitations.sent", f"Sending to {people}."
+        message = f"Sending invitations to {people}."
     else:
         day = display.date(when)
-        messages.success(
-            request,
+        action = "invitations.scheduled"
+        detail = f"For {day}, the opening date ({people} so far)."
+        message = (
             f"Invitations scheduled for {day}, the opening date: the assessment "
             "opens that morning and everyone not sent an invitation by then is "
-            "emailed.",
+            "emailed."
         )
+    # One commit for the send, its jobs and the audit line: the click returns
+    # at once whatever the number of invitees.
+    with transaction.atomic():
+        mailing.invitations_send(assessment=assessment, user=request.user)
+        audit.record(
+            assessment=assessment, action=action, user=request.user, detail=detail
+        )
+    messages.success(request, message)
     return redirect("assessment:invitations", pk=assessment.pk)
 
 

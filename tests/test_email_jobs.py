@@ -458,4 +458,5 @@ def test_a_second_resend_while_the_first_waits_says_so(
     client.post(url)
     page = client.post(url, follow=True).content.decode()
     assert "A new link is already on its way to ana@x.io." in page
+    assert EmailSend.objects.filter(kind=EmailSend.Kind.RESEND).count() == 1
     assert EmailDelivery.objects.filter(invitation=invitation).count() == 1

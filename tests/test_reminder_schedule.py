@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessment import reminders
-from assessment.models import Assessment, Invitation
+from assessment.models import Assessment, EmailSend, Invitation
 from tests.factories import create_invitation, respond_to_invitation
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +100,7 @@ def test_no_reminders_after_the_closing_date_nor_while_a_draft(scheduled):
     )
     _run_due(scheduled)
     assert mail.outbox == []
+    assert not EmailSend.objects.filter(assessment=scheduled).exists()
     scheduled.refresh_from_db()
     assert scheduled.reminders_next_at > timezone.now()  # still scheduled
 
