@@ -40,6 +40,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from . import display
+from .display import names
 from .models import (
     Assessment,
     Capability,
@@ -49,7 +50,14 @@ from .models import (
     ScopedCapability,
 )
 from .participation import ParticipationSummary
-from .scoring import CONTESTED_AT, AssessmentResults, CapabilityResult, Comparison
+from .scoring import (
+    CONTESTED_AT,
+    AssessmentResults,
+    CapabilityResult,
+    Comparison,
+    Delta,
+    changes_by_name,
+)
 
 Importance = ScopedCapability.Importance
 IMPORTANCE_WEIGHTS = {
@@ -81,14 +89,6 @@ PHASES = {
     PHASE_NEXT: "3–6 months",
     PHASE_LATER: "6–12 months",
 }
-
-
-def names(items: Iterable[str]) -> str:
-    """Join names as prose: "A", "A and B", "A, B and C"."""
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def some(items: Iterable[str], limit: int = 3) -> str:
@@ -168,10 +168,8 @@ class Priority:
     result: CapabilityResult
     rank: int
     importance: str
-    weighted_gap: Decimal
     reason: str
     caveat: str = ""
-    prerequisites: tuple[str, ...] = ()  # unmet ones, ranked before it
 
     @property
     def capability(self) -> Capability:
@@ -264,7 +262,6 @@ def rank(
                 result=c,
                 rank=position,
                 importance=level[pk],
-                weighted_gap=weighted[pk],
                 reason=_reason(
                     c,
                     level[pk],
@@ -274,7 +271,6 @@ def rank(
                     thin=bool(thin[pk]),
                 ),
                 caveat=thin[pk],
-                prerequisites=tuple(by_pk[q].capability.name for q in needs[pk]),
             )
         )
     return priorities, near
@@ -344,6 +340,11 @@ def reached_level(result: CapabilityResult) -> int:
     return min(math.floor(result.shown_score or 0), result.target - 1)
 
 
+def _practitioner(personas: Mapping[int, Persona]) -> Persona | None:
+    """The FinOps Practitioner, if part of the assessment: owner of last resort."""
+    return next((p for p in personas.values() if p.slug == PRACTITIONER), None)
+
+
 def candidate_actions(
     priorities: list[Priority],
     steps: Mapping[tuple[int, int], list[NextStep]],
@@ -357,7 +358,7 @@ def candidate_actions(
     One action identity appears once, with every capability it moves; its
     stage is the earliest at which any of them needs it.
     """
-    practitioner = next((p for p in personas.values() if p.slug == PRACTITIONER), None)
+    practitioner = _practitioner(personas)
     items: dict[str, PlanItem] = {}
     for priority in priorities:
         result = priority.result
@@ -376,9 +377,14 @@ def candidate_actions(
                 item = items.get(key)
                 if item is None:
                     items[key] = PlanItem(
-                        key, step.action, owner, step.kpi, [result.capability], stage
+                        key,
+                        step.action,
+                        owner,
+                        step.kpi,
+                        [result.capability],
+                        stage,
+                        reassigned_from=moved,
                     )
-                    items[key].reassigned_from = moved
                 else:
                     if result.capability not in item.capabilities:
                         item.capabilities.append(result.capability)
@@ -390,7 +396,7 @@ def alignment_action(
     disagreements: list[Disagreement], personas: Mapping[int, Persona]
 ) -> PlanItem | None:
     """Return the plan's first action when personas disagree: agree on the facts."""
-    practitioner = next((p for p in personas.values() if p.slug == PRACTITIONER), None)
+    practitioner = _practitioner(personas)
     if not disagreements or practitioner is None:
         return None
     caps = [d.result.capability for d in disagreements]
@@ -749,23 +755,12 @@ def assessment_advice(
     )
 
 
-def capability_change(comparison: Comparison | None, name: str) -> str:
+def capability_change(changes: Mapping[str, Delta], name: str) -> str:
     """Return "Allocation +0.5" (the name alone without a change)."""
-    if comparison is not None:
-        delta = next((d for d in comparison.capabilities if d.label == name), None)
-        if delta is not None and delta.change is not None:
-            return f"{name} {display.change(delta.change)}"
+    delta = changes.get(name)
+    if delta is not None and delta.change is not None:
+        return f"{name} {display.change(delta.change)}"
     return name
-
-
-def capability_progress_text(
-    comparison: Comparison | None, name: str, progress: ActionProgress | None
-) -> str:
-    """Return "Allocation +0.5; 3 of 4 actions done" (the parts that exist)."""
-    parts = [capability_change(comparison, name)]
-    if progress is not None:
-        parts.append(progress.text)
-    return "; ".join(parts)
 
 
 def previous_action_rows(
@@ -773,13 +768,15 @@ def previous_action_rows(
 ) -> list[tuple[PlanAction, str]]:
     """Pair last round's tracked actions with their capabilities' changes.
 
-    Capabilities are named as in this round when the slug matches.
+    Capabilities are named as last round named them; the change shows when
+    this round has a capability of that name.
     """
+    _, changes = changes_by_name(comparison)
     return [
         (
             action,
             ", ".join(
-                capability_change(comparison, c.name) for c in action.capabilities.all()
+                capability_change(changes, c.name) for c in action.capabilities.all()
             ),
         )
         for action in advice.previous

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 
@@ -146,3 +147,11 @@ def money(amount: Number | None, currency: str = "") -> str:
     shown = round_half_up(amount, 0)
     sign = MINUS if shown < 0 else ""
     return f"{currency} {sign}{abs(shown):,.0f}".strip()
+
+
+def names(items: Iterable[str]) -> str:
+    """Join names as prose: "A", "A and B", "A, B and C"."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -529,17 +529,13 @@ def summary_sentences(found: list[Mismatch]) -> list[str]:
     under = [m.result.capability.name for m in found if not m.overrated]
     parts = []
     if over:
-        parts.append(f"rated higher than the data supports for {_names(over)}")
+        parts.append(f"rated higher than the data supports for {display.names(over)}")
     if under:
-        parts.append(f"rated lower than the data shows for {_names(under)}")
+        parts.append(f"rated lower than the data shows for {display.names(under)}")
     return [
         f"Cost data contradicts the self-ratings: {' and '.join(parts)} "
         "(details under “Checked against cost data”)."
     ]
-
-
-def _names(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def evidence_rows(

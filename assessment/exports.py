@@ -27,6 +27,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 from openpyxl import Workbook
@@ -708,6 +709,13 @@ def filename(assessment: Assessment, kind: str, fmt: str) -> str:
     return f"{stem}-{kind}.{fmt}"
 
 
+def download(content: bytes, fmt: str, name: str) -> HttpResponse:
+    """Return an export as a file to save (`name` from `filename`)."""
+    response = HttpResponse(content, content_type=FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 def export_answers(assessment: Assessment, fmt: str) -> bytes:
     """Return the raw answers in CSV or XLSX."""
     rows = answer_rows(assessment)
@@ -727,6 +735,4 @@ def export_results(shown: ShownResults, fmt: str) -> bytes:
         return write_json(results_json(shown, ranks))
     if fmt == "csv":
         return write_csv(*result_rows(shown, ranks))
-    if fmt == "xlsx":
-        return results_workbook(shown, ranks)
-    raise ValueError(f"Results export as csv, xlsx or json, not {fmt!r}.")
+    return results_workbook(shown, ranks)

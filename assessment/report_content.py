@@ -96,13 +96,6 @@ def distribution_background(counts: dict[int, int]) -> str:
     return f"linear-gradient(to right, {', '.join(stops)})"
 
 
-def _names(items: list[str]) -> str:
-    """Join names as prose: "A", "A and B", "A, B and C"."""
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 

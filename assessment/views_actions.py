@@ -203,7 +203,6 @@ def action_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         raise Http404("Tracked actions export as CSV.")
     assessment, _ = get_assessment_for_user(request, pk)
     content = exports.write_csv(CSV_HEADER, action_rows(_tracked(assessment)))
-    response = HttpResponse(content, content_type=exports.FORMATS["csv"])
-    name = exports.filename(assessment, "actions", "csv")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return exports.download(
+        content, "csv", exports.filename(assessment, "actions", "csv")
+    )

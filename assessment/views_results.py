@@ -225,12 +225,6 @@ def method(request: HttpRequest) -> HttpResponse:
     return render(request, "assessment/results/method.html", ctx)
 
 
-def _download(content: bytes, fmt: str, name: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=exports.FORMATS[fmt])
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
 @login_required
 def export_results(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """Download the published aggregates (owners: `?live=1` for live ones)."""
@@ -242,7 +236,7 @@ def export_results(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         return redirect("assessment:results", pk=assessment.pk)
     content = exports.export_results(shown, fmt)
     kind = "live-results" if shown.live else "results"
-    return _download(content, fmt, exports.filename(assessment, kind, fmt))
+    return exports.download(content, fmt, exports.filename(assessment, kind, fmt))
 
 
 NOTHING_PUBLISHED = (
@@ -266,7 +260,7 @@ def export_answers(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         user=request.user,
         detail=f"As {fmt.upper()}.",
     )
-    return _download(content, fmt, exports.filename(assessment, "answers", fmt))
+    return exports.download(content, fmt, exports.filename(assessment, "answers", fmt))
 
 
 # ---------------------------------------------------------------------------

@@ -392,7 +392,7 @@ def test_advice_on_the_demo_costs_a_fixed_number_of_queries(
     demo, django_assert_max_num_queries
 ):
     shown = shown_results(demo.current, owner=False)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(7):
         advice.assessment_advice(shown.results, shown.participation)
 
 

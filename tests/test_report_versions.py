@@ -6,7 +6,14 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import reverse
 
-from assessment.models import Answer, Domain, NextStep, Persona, ReportFile
+from assessment.models import (
+    Answer,
+    Domain,
+    NextStep,
+    Persona,
+    PlanAction,
+    ReportFile,
+)
 from assessment.report_content import ReportOptions
 from assessment.reports import report_key, report_version
 from tests.factories import create_hand_example, publish_snapshot
@@ -121,3 +128,27 @@ def test_a_renamed_persona_is_downloaded_anew(
     assert ReportFile.objects.filter(status=ReportFile.Status.READY).count() == 2
     client.get(url)
     assert ReportFile.objects.count() == 2  # unchanged data: no new render
+
+
+def test_a_changed_importance_changes_the_key(assessment):
+    before = key(assessment)
+    scoped = assessment.scoped_capabilities.first()
+    scoped.importance = "high" if scoped.importance != "high" else "low"
+    scoped.save()
+    assert key(assessment) != before
+
+
+def test_tracking_an_action_and_moving_it_on_change_the_key(
+    client, owner, assessment
+):
+    before = key(assessment)
+    action = PlanAction.objects.create(
+        assessment=assessment, action_key="charter", title="Write the charter"
+    )
+    tracked = key(assessment)
+    assert tracked != before
+    client.force_login(owner)
+    url = reverse("assessment:action_edit", args=[assessment.pk, action.pk])
+    response = client.post(url, {"title": action.title, "status": "done"})
+    assert response.status_code == 302
+    assert key(assessment) != tracked
