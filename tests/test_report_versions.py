@@ -138,9 +138,7 @@ def test_a_changed_importance_changes_the_key(assessment):
     assert key(assessment) != before
 
 
-def test_tracking_an_action_and_moving_it_on_change_the_key(
-    client, owner, assessment
-):
+def test_tracking_an_action_and_moving_it_on_change_the_key(client, owner, assessment):
     before = key(assessment)
     action = PlanAction.objects.create(
         assessment=assessment, action_key="charter", title="Write the charter"
