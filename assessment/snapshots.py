@@ -70,7 +70,7 @@ def _store(
         last_submitted_at=submitted["last"],
         data=data.as_json(),
         participation=participation_counts(assessment=assessment),
-        created_by=user if user is not None and user.is_authenticated else None,
+        created_by=_created_by(user),
     )
 
 
@@ -121,18 +121,43 @@ def _keep(latest: ResultsSnapshot, *, user=None) -> ResultsSnapshot:
     comparing tells nothing. The responses submitted since (or submitted
     again) are counted in `left_out`; the next publication counts them as new.
     """
+    return _copy(
+        latest,
+        reason=ResultsSnapshot.Reason.CLOSED,
+        k=latest.anonymity_threshold,
+        left_out=publish_state(latest.assessment, latest=latest).new,
+        figures_published_at=latest.figures_published_at or latest.created_at,
+        user=user,
+    )
+
+
+def _copy(
+    latest: ResultsSnapshot,
+    *,
+    reason: str,
+    k: int,
+    left_out: int,
+    figures_published_at,
+    user,
+) -> ResultsSnapshot:
+    """Store the latest snapshot's figures again, as they were, under `reason`."""
     return ResultsSnapshot.objects.create(
         assessment=latest.assessment,
-        reason=ResultsSnapshot.Reason.CLOSED,
-        anonymity_threshold=latest.anonymity_threshold,
+        reason=reason,
+        anonymity_threshold=k,
         submissions=latest.submissions,
         last_submitted_at=latest.last_submitted_at,
         data=latest.data,
         participation=latest.participation,
-        left_out=publish_state(latest.assessment, latest=latest).new,
-        figures_published_at=latest.figures_published_at or latest.created_at,
-        created_by=user if user is not None and user.is_authenticated else None,
+        left_out=left_out,
+        figures_published_at=figures_published_at,
+        created_by=_created_by(user),
     )
+
+
+def _created_by(user):
+    """The user to record, or None for a job or an anonymous caller."""
+    return user if user is not None and user.is_authenticated else None
 
 
 def snapshot_rethreshold(
@@ -150,17 +175,13 @@ def snapshot_rethreshold(
     latest = latest_snapshot(assessment)
     if latest is None or assessment.anonymity_threshold <= latest.anonymity_threshold:
         return None
-    return ResultsSnapshot.objects.create(
-        assessment=assessment,
+    return _copy(
+        latest,
         reason=ResultsSnapshot.Reason.THRESHOLD,
-        anonymity_threshold=assessment.anonymity_threshold,
-        submissions=latest.submissions,
-        last_submitted_at=latest.last_submitted_at,
-        data=latest.data,
-        participation=latest.participation,
+        k=assessment.anonymity_threshold,
         left_out=latest.left_out,  # still the kept results, if they were
         figures_published_at=latest.figures_published_at,
-        created_by=user if user is not None and user.is_authenticated else None,
+        user=user,
     )
 
 

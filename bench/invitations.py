@@ -33,17 +33,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
-
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from load import check_dsn, recreate_database  # noqa: E402
+
 from tests.smtp_sink import SmtpSink  # noqa: E402
 
 LINK = re.compile(r"https?://\S+/s/([\w-]+)/")
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,26 +53,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lease", type=int, default=20, help="seconds")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="per run")
     args = parser.parse_args()
-    parts = urlsplit(args.dsn)
-    if parts.scheme not in ("postgres", "postgresql") or not parts.path.strip("/"):
-        parser.error("--dsn must be postgres://user@host:port/database")
-    if parts.hostname not in LOOPBACK:
-        parser.error("--dsn must point at this machine")
+    check_dsn(parser, args.dsn)
     if not 1 <= args.invitees <= 20000:
         parser.error("--invitees 1-20000 keeps it bounded")
     return args
-
-
-def recreate_database(dsn: str) -> None:
-    """Drop and create the database named in the DSN (a throwaway one)."""
-    parts = urlsplit(dsn)
-    name = parts.path.strip("/")
-    if not re.fullmatch(r"[a-z0-9_]+", name):
-        raise SystemExit(f"Use a plain lower-case database name, not {name!r}.")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def app_env(args: argparse.Namespace, sink: SmtpSink, key: str) -> dict[str, str]:

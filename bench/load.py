@@ -75,14 +75,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=14)
     args = parser.parse_args()
-    parts = urlsplit(args.dsn)
+    check_dsn(parser, args.dsn)
+    if not 1 <= args.participants <= 1000 or not 1 <= args.concurrency <= 64:
+        parser.error("--participants 1-1000 and --concurrency 1-64 keep it bounded")
+    return args
+
+
+def check_dsn(parser: argparse.ArgumentParser, dsn: str) -> None:
+    """Refuse a --dsn that is not a PostgreSQL database on this machine."""
+    parts = urlsplit(dsn)
     if parts.scheme not in ("postgres", "postgresql") or not parts.path.strip("/"):
         parser.error("--dsn must be postgres://user@host:port/database")
     if parts.hostname not in LOOPBACK:
         parser.error("--dsn must point at this machine (127.0.0.1, localhost, ::1)")
-    if not 1 <= args.participants <= 1000 or not 1 <= args.concurrency <= 64:
-        parser.error("--participants 1-1000 and --concurrency 1-64 keep it bounded")
-    return args
 
 
 def recreate_database(dsn: str) -> None:

@@ -650,7 +650,12 @@ def _look_families(data: dict) -> dict[str, tuple[dict, int]]:
 
 
 def _changes(one: tuple[dict, int], two: tuple[dict, int]):
-    """Yield (what, change) for each figure comparable between two looks."""
+    """Yield (what, change) for each figure comparable between two looks.
+
+    Compared: each group shown in both looks, the whole, and the rest. Not
+    compared: a group pooled in one look set against groups shown alone in
+    the other (the hand-built cases of tests/test_looks.py cover those).
+    """
     (groups1, total1), (groups2, total2) = one, two
     both = {label for label in groups1.keys() & groups2.keys() if label is not None}
     for label in sorted(both):

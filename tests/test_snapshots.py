@@ -123,6 +123,7 @@ def test_the_close_page_warns_when_few_responses_arrived_since_publishing(
     client.force_login(owner)
     page = client.get(reverse("assessment:close", args=[assessment.pk])).content
     assert "Including them leaves these figures out" in page.decode()
+    assert "(1 response submitted)" in page.decode()
 
 
 def test_a_reopened_assessment_keeps_showing_its_closing_results(
