@@ -143,8 +143,10 @@ def send_start(
     """
     # One transaction for the send and its job: a worker sees the job only
     # once the send exists, and a send never exists without its job. The
-    # watchdog covers a worker that dies before its first claim.
-    with transaction.atomic():
+    # watchdog covers a worker that dies before its first claim. Inside a
+    # caller's transaction (a view's, with its audit line) no savepoint is
+    # needed: a failure undoes the caller's whole block anyway.
+    with transaction.atomic(savepoint=False):
         send = EmailSend.objects.create(
             assessment=assessment,
             kind=kind,
