@@ -1,92 +1,24 @@
-"""The PDF engine: WeasyPrint with the app's fonts, styles and a safe fetcher.
+"""Laying out report HTML as PDF, in a render process stopped at a time limit.
 
-Knows nothing of what a report says: it lays out HTML that only loads the
-app's own static files, in a child process killed at the time limit.
+Layout cannot be interrupted from within (a check between stages lets one
+stage overrun), so each render runs in a process of its own, killed at the
+limit. Render processes are forked from multiprocessing's fork server, which
+has imported the engine (WeasyPrint, `pdf_engine`) once: a render starts at
+once instead of spending most of a second importing it, and web processes
+and workers never load WeasyPrint at all. A fork server rather than a plain
+fork, because a child forked from a worker would share its database
+connection.
 """
 
-import json
-import mimetypes
-import re
-import subprocess
-import sys
-import threading
-from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
+import multiprocessing
+import os
+from multiprocessing.connection import Connection
 
 from django.conf import settings
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
+from django.utils.module_loading import import_string
 
-# Fetching resources: the app's static files and data: URIs, nothing else
-# ---------------------------------------------------------------------------
-
-
-class URLRefused(ValueError):
-    """WeasyPrint asked for a URL the report may not fetch."""
-
-
-def static_roots() -> list[Path]:
-    """Return the folders whose files the report may load (the app's static)."""
-    return [Path(folder).resolve() for folder in settings.STATICFILES_DIRS]
-
-
-class StaticOnlyURLFetcher(URLFetcher):
-    """Serve the app's static files and data: URIs; refuse every other URL.
-
-    Participant text reaches the report, so a stray `<img src=http://...>` or
-    `file:///etc/passwd` must never be fetched: no network, no redirects, no
-    file outside the static folders (symlinks and `..` resolved first).
-    """
-
-    def __init__(self, roots: list[Path] | None = None) -> None:
-        super().__init__(
-            timeout=2, allowed_protocols={"file", "data"}, allow_redirects=False
-        )
-        self.roots = static_roots() if roots is None else roots
-
-    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
-        scheme = url.split(":", 1)[0].lower()
-        if scheme == "data":
-            return super().fetch(url, headers)
-        if scheme == "file":
-            path = self._static_path(url)
-            content_type = mimetypes.guess_type(path.name)[0]
-            return URLFetcherResponse(
-                url,
-                body=path.read_bytes(),
-                headers={"Content-Type": content_type or "application/octet-stream"},
-            )
-        raise URLRefused(f"The report may not fetch {url[:200]!r}.")
-
-    def _static_path(self, url: str) -> Path:
-        parts = urlsplit(url)
-        if parts.netloc not in ("", "localhost"):
-            raise URLRefused(f"The report may not fetch {url[:200]!r}.")
-        path = Path(url2pathname(parts.path)).resolve()
-        if not path.is_file() or not any(path.is_relative_to(r) for r in self.roots):
-            raise URLRefused(f"The report may not fetch {url[:200]!r}.")
-        return path
-
-
-def static_base_url() -> str:
-    """Return the base URL against which the template's relative links resolve."""
-    return path2url(str(Path(settings.STATICFILES_DIRS[0]).resolve())) + "/"
-
-
-# Whitespace before a block-level tag never shows, but WeasyPrint parses each
-# run and builds a box for it that layout then drops: about 3% of a render.
-# Whitespace between inline tags (a space between two words) is kept.
-BLOCK_SPACING = re.compile(
-    r"\s+(?=</?(?:html|head|body|section|div|p|h[1-6]|table|thead|tbody|tr|td|th"
-    r"|caption|colgroup|col|ol|ul|li|figure|figcaption|meta|title|style)[\s>])"
-)
-
-
-def without_block_spacing(html: str) -> str:
-    """Drop the template's indentation before block-level tags."""
-    return BLOCK_SPACING.sub("", html)
+# What the fork server imports before forking render processes.
+ENGINE_MODULES = ["assessment.pdf", "assessment.pdf_engine"]
 
 
 class RenderTimeout(Exception):
@@ -94,91 +26,78 @@ class RenderTimeout(Exception):
 
 
 class RenderCrashed(Exception):
-    """The render's process failed or died; the message says how."""
+    """The render failed or its process died; the message says how."""
 
 
 def html_to_pdf(
     html: str, *, extra_css: str = "", seconds: float | None = None
 ) -> bytes:
-    """Lay out HTML as PDF in a child process stopped after `seconds`.
+    """Lay out HTML as PDF in a render process stopped after `seconds`.
 
     The one entry to the PDF engine: tests that are not about the PDF
-    replace this function. Layout cannot be interrupted from within (a
-    check between stages lets one stage overrun), so it runs in a process
-    of its own (`python -m assessment.pdf_child`), killed at the limit
-    (`REPORT_RENDER_SECONDS` by default). A plain new interpreter, not
-    multiprocessing: that would import the caller's main script again.
-    The child runs `settings.REPORT_PDF_ENGINE` (WeasyPrint,
-    `weasyprint_pdf`), named by its dotted path so a test can slow it down.
+    replace this function. The render process runs
+    `settings.REPORT_PDF_ENGINE` (WeasyPrint, `pdf_engine.weasyprint_pdf`),
+    named by its dotted path so a test can slow it down; the limit is
+    `REPORT_RENDER_SECONDS` by default.
     """
     if seconds is None:
         seconds = settings.REPORT_RENDER_SECONDS
-    job = json.dumps(
-        {"engine": settings.REPORT_PDF_ENGINE, "html": html, "extra_css": extra_css}
+    renders = _render_processes()
+    receiving, sending = renders.Pipe(duplex=False)
+    process = renders.Process(
+        target=_render,
+        args=(sending, settings.REPORT_PDF_ENGINE, html, extra_css),
+        name="report-render",
+        daemon=True,
     )
-    child = subprocess.Popen(  # noqa: S603 (this interpreter, our own module)
-        [sys.executable, "-m", "assessment.pdf_child"],
-        cwd=settings.BASE_DIR,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process.start()
+    sending.close()  # the render holds the only writing end: its death reads as EOF
     try:
-        out, err = child.communicate(job.encode(), timeout=max(seconds, 0.1))
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
-        raise RenderTimeout(f"The render took longer than {seconds:.0f} s.") from None
-    if child.returncode != 0:
-        message = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
-        raise RenderCrashed(f"exit code {child.returncode}: {message[0][:300]}")
-    return out
+        return _outcome(receiving, process, seconds)
+    finally:
+        receiving.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
 
 
-def weasyprint_pdf(html: str, *, extra_css: str = "") -> bytes:
-    """Lay out HTML and write it as PDF (WeasyPrint's work, in this process)."""
-    document = HTML(
-        string=without_block_spacing(html),
-        base_url=static_base_url(),
-        url_fetcher=StaticOnlyURLFetcher(),
-    ).render(
-        font_config=font_configuration(), stylesheets=[report_stylesheet(extra_css)]
-    )
-    return document.write_pdf()
+def _render_processes() -> multiprocessing.context.ForkServerContext:
+    """Return the fork server's context, the engine preloaded on its start.
 
-
-_fonts = threading.local()
-
-
-def font_configuration() -> FontConfiguration:
-    """Return this thread's WeasyPrint font configuration, made once.
-
-    A new configuration per render leaks about 0.25 MB each time (fontconfig
-    and Pango state is never freed), so a long-lived worker reuses one; the
-    report's @font-face fonts are registered once. Per thread, because Pango
-    font maps are not shared safely between threads.
+    The preload takes effect when the server starts (the first render of
+    this process); setting it again later changes nothing.
     """
-    if not hasattr(_fonts, "config"):
-        _fonts.config = FontConfiguration()
-    return _fonts.config
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(ENGINE_MODULES)
+    return context
 
 
-def report_stylesheet(extra_css: str = "") -> CSS:
-    """Return the report's print styles, parsed once per thread and file version.
+def _outcome(
+    receiving: Connection, process: multiprocessing.Process, seconds: float
+) -> bytes:
+    """Wait for the render's PDF; raise if it is late, fails or dies."""
+    if not receiving.poll(max(seconds, 0.1)):
+        raise RenderTimeout(f"The render took longer than {seconds:.0f} s.")
+    try:
+        done, payload = receiving.recv()
+    except EOFError:
+        process.join()
+        raise RenderCrashed(
+            f"the render's process died (exit code {process.exitcode})"
+        ) from None
+    if not done:
+        raise RenderCrashed(payload)
+    return payload
 
-    Parsing report.css on every render costs about 2% of it; the parsed
-    sheet goes with this thread's font configuration, where its @font-face
-    rules are registered. An edited file (or other extra rules) is parsed
-    again.
-    """
-    path = Path(settings.STATICFILES_DIRS[0]) / "report" / "report.css"
-    version = (path, path.stat().st_mtime_ns, extra_css)
-    if getattr(_fonts, "stylesheet_version", None) != version:
-        _fonts.stylesheet = CSS(
-            string=path.read_text() + extra_css,
-            base_url=static_base_url() + "report/",
-            url_fetcher=StaticOnlyURLFetcher(),
-            font_config=font_configuration(),
-        )
-        _fonts.stylesheet_version = version
-    return _fonts.stylesheet
+
+def _render(sending: Connection, engine: str, html: str, extra_css: str) -> None:
+    """Run the engine in the render process; send back the PDF or the error."""
+    # A render is background work: web requests on the same machine come
+    # first when the CPU is short.
+    os.nice(10)
+    try:
+        outcome = (True, import_string(engine)(html, extra_css=extra_css))
+    except Exception as error:  # whatever the engine raises goes back as text
+        outcome = (False, f"{type(error).__name__}: {error}"[:300])
+    sending.send(outcome)
+    sending.close()

@@ -7,7 +7,7 @@ catalogue's last change, the options and the code. The first download of a
 version adds its row and queues one render job (`tasks.report_render_task`);
 everyone asking for the same version meanwhile finds that row and waits on
 a page that refreshes itself. Renders never run in a web worker: the job
-builds the HTML and lays it out in a child process killed at the time limit
+builds the HTML and lays it out in a render process killed at the time limit
 (`pdf.html_to_pdf`). A row left "running" by a worker that died counts as
 failed once it is older than any render can be, and is queued again.
 """
@@ -50,6 +50,7 @@ REPORT_CODE = (
     "advice.py",
     "report_content.py",
     "pdf.py",
+    "pdf_engine.py",
     "scoring.py",
     "charts.py",
     "participation.py",

@@ -52,11 +52,11 @@ def render(html_path: Path, times: int) -> None:
     import django
 
     django.setup()
-    from assessment import pdf, report_content
+    from assessment import pdf_engine, report_content
 
     html = html_path.read_text()
     for _ in range(times):
-        pdf.weasyprint_pdf(html, extra_css=report_content.heat_styles())
+        pdf_engine.weasyprint_pdf(html, extra_css=report_content.heat_styles())
 
 
 def instructions(html_path: Path, times: int) -> int:

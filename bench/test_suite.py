@@ -3,8 +3,9 @@
 Usage: .venv/bin/python bench/test_suite.py BASELINE [--rounds N] [--whole]
 
 BASELINE is a commit (for instance the one where the suite was slow). The
-script checks it out in a temporary git worktree that shares this checkout's
-.venv, then times, alternately and N times (default 2), the baseline's suite
+script checks it out in a temporary git worktree (sharing this checkout's
+.venv when both pin the same packages, with its own `make venv` when they
+differ), then times, alternately and N times (default 2), the baseline's suite
 run as it was run then (one process) and this checkout's as `make test` runs
 it (PYTEST_ARGS of the Makefile). The machine is shared and noisy, so the
 figure to read is the ratio within each round, and their median.
@@ -28,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GIT = shutil.which("git") or "/usr/bin/git"
-PYTEST = ROOT / ".venv" / "bin" / "pytest"
+REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
 # As the Makefile's TEST_ENV sets it.
 ENV = {
     **os.environ,
@@ -45,10 +46,28 @@ def makefile_pytest_args() -> list[str]:
     return shlex.split(found.group(1)) if found else []
 
 
+def pytest(checkout: Path) -> str:
+    return str(checkout / ".venv" / "bin" / "pytest")
+
+
+def baseline_venv(base: Path) -> None:
+    """Give the baseline the packages it pinned, as `make venv` installs them."""
+    if all((base / f).read_bytes() == (ROOT / f).read_bytes() for f in REQUIREMENTS):
+        (base / ".venv").symlink_to(ROOT / ".venv")
+        return
+    print("baseline: its own .venv (its pinned packages differ)", flush=True)
+    subprocess.run(  # noqa: S603 (the baseline's own Makefile)
+        ["make", "--no-print-directory", "venv"],  # noqa: S607
+        cwd=base,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def test_functions(checkout: Path) -> set[str]:
     """Return `file::function` of every test the checkout collects."""
     listing = subprocess.run(  # noqa: S603 (the project's own pytest)
-        [str(PYTEST), "--collect-only", "-q", "-p", "no:xdist"],
+        [pytest(checkout), "--collect-only", "-q", "-p", "no:xdist"],
         cwd=checkout,
         env=ENV,
         capture_output=True,
@@ -66,7 +85,7 @@ def timed_run(checkout: Path, args: list[str]) -> tuple[float, str]:
     """Run pytest; return its wall time and its summary line."""
     started = time.monotonic()
     result = subprocess.run(  # noqa: S603 (the project's own pytest)
-        [str(PYTEST), "-q", *args],
+        [pytest(checkout), "-q", *args],
         cwd=checkout,
         env=ENV,
         capture_output=True,
@@ -93,7 +112,7 @@ def main() -> None:
             capture_output=True,
         )
         try:
-            (base / ".venv").symlink_to(ROOT / ".venv")
+            baseline_venv(base)
             compare(base, options)
         finally:
             subprocess.run(  # noqa: S603 (git, on this repository)

@@ -334,11 +334,11 @@ EVIDENCE_MEMORY_LIMIT = env_str("EVIDENCE_MEMORY_LIMIT", "512MB")
 EVIDENCE_THREADS = env_int("EVIDENCE_THREADS", 2)
 EVIDENCE_TEMP_DIR = env_str("EVIDENCE_TEMP_DIR", "")
 
-# PDF reports render in background jobs, each in a child process stopped
+# PDF reports render in background jobs, each in a process of its own stopped
 # after this many seconds. The engine is named by its dotted path because the
-# child process imports it (a test swaps in a slow one).
+# render process imports it (a test swaps in a slow one).
 REPORT_RENDER_SECONDS = env_int("REPORT_RENDER_SECONDS", 60)
-REPORT_PDF_ENGINE = "assessment.pdf.weasyprint_pdf"
+REPORT_PDF_ENGINE = "assessment.pdf_engine.weasyprint_pdf"
 
 # Joins through open links allowed per hour, per link and per client address.
 OPEN_LINK_JOINS_PER_HOUR = env_int("OPEN_LINK_JOINS_PER_HOUR", 100)

@@ -503,7 +503,7 @@ NUMBER = re.compile(r"^\d+\.\d$")
 
 def check_pdf(text: str, data: dict) -> list[str]:
     """Hold the report's capability tables, persona heatmaps, contested groups
-    and respondents per group against the JSON (pypdf text: a table row is
+    and respondents per group against the JSON (PDF text: a table row is
     a line)."""
     k, problems = data["anonymity_threshold"], []
     caps = {c["name"]: c for c in data["capabilities"]}

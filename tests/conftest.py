@@ -16,8 +16,8 @@ from tests.factories import (
     create_assessment,
     create_hand_example,
     create_member,
-    tiny_pdf,
 )
+from tests.pdf_reading import blank_pdf
 
 
 def _catalogue_load() -> None:
@@ -88,7 +88,7 @@ def _media_in_tmp(settings, tmp_path_factory):
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
 
 
-_TINY_PDF = tiny_pdf()
+_TINY_PDF = blank_pdf()
 
 
 @pytest.fixture(autouse=True)

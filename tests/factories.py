@@ -52,7 +52,6 @@ Parallel: `make test` runs `pytest -n 2` (pytest-xdist); each worker has its
 own test database, so never rely on ids or on another test's data.
 """
 
-import io
 import itertools
 
 from django.contrib.auth import get_user_model
@@ -342,17 +341,3 @@ def create_hand_example(
     if published:
         publish_snapshot(assessment=assessment)
     return assessment
-
-
-# --- PDF ----------------------------------------------------------------------
-
-
-def tiny_pdf() -> bytes:
-    """Return a valid one-page blank PDF, what stubbed renders produce."""
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()

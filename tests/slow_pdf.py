@@ -1,6 +1,6 @@
 """A PDF engine that never finishes in time, for the render time limit test.
 
-The render's child process imports it by its dotted path
+The render process imports it by its dotted path
 (`settings.REPORT_PDF_ENGINE`), so it stays free of test fixtures.
 """
 

@@ -7,11 +7,9 @@ and, for a few, the PDF report. `tests.anonymity_checker` solves what they
 show for hidden groups.
 """
 
-import io
 import json
 from collections import defaultdict
 
-import pypdf
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +19,7 @@ from hypothesis import strategies as st
 from assessment.models import Answer, Invitation, Persona, Response
 from tests import anonymity_checker
 from tests.factories import AL, BU, DI, FC, create_scoped_assessment, publish_snapshot
+from tests.pdf_reading import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -192,8 +191,7 @@ def test_the_pdf_report_reveals_no_group_smaller_than_k(
     assessment = build(organisation, framework, spec)
     data = viewer_outputs(client, assessment)["data"]
     response = client.get(reverse("assessment:report", args=[assessment.pk]))
-    reader = pypdf.PdfReader(io.BytesIO(response.content))
-    text = "\n".join(page.extract_text() for page in reader.pages)
+    text = pdf_text(response.content)
     assert anonymity_checker.check_all(data, pdf_text=text) == []
 
 

@@ -1,15 +1,14 @@
 """Owners publish participants' comments from the settings; viewers then read them."""
 
-import io
 import re
 from html import unescape
 
-import pypdf
 import pytest
 from django.urls import reverse
 
 from assessment.models import AuditEvent
 from tests.factories import create_hand_example
+from tests.pdf_reading import pdf_text
 
 COMMENT = "Le coût partagé est réparti à la main, dit Zoë."
 
@@ -120,7 +119,6 @@ def test_once_published_owners_download_the_report_with_its_comments(
         {"paper": "a4", "comments": "1"},
     )
     assert reply.status_code == 200
-    reader = pypdf.PdfReader(io.BytesIO(reply.content))
-    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    text = " ".join(pdf_text(reply.content).split())
     assert "Appendix: participants' comments" in text
     assert "réparti à la main" in text

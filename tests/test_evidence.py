@@ -26,6 +26,7 @@ from tests.factories import (
     create_scoped_assessment,
     publish_snapshot,
 )
+from tests.pdf_reading import pdf_text
 
 from .focus_files import KNOWN_ROWS, row, write_csv
 
@@ -457,15 +458,10 @@ def test_new_cost_data_changes_the_report_version(
 
 @pytest.mark.real_pdf
 def test_the_pdf_text_holds_the_evidence(processed, rated):
-    import io
-
-    from pypdf import PdfReader
-
     from assessment.pdf import html_to_pdf
     from assessment.report_content import ReportOptions, report_html
 
-    pdf = html_to_pdf(report_html(rated, ReportOptions()))
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    text = pdf_text(html_to_pdf(report_html(rated, ReportOptions())))
     assert "Evidence from cost data" in text
     assert "Commitment utilisation" in text
 

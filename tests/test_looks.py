@@ -6,10 +6,8 @@ interim publication that breaks it is refused; the closing snapshot leaves
 out what breaks it, and the close page says what and why.
 """
 
-import io
 import json
 
-import pypdf
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +32,7 @@ from tests.factories import (
     create_answered_response,
     create_scoped_assessment,
 )
+from tests.pdf_reading import pdf_text
 
 pytestmark = pytest.mark.django_db
 FP, EN = "finops-practitioner", "engineering"
@@ -528,8 +527,7 @@ def test_a_lowered_threshold_waits_for_a_checked_publication(
 def report_text(client, assessment) -> str:
     """The PDF report's text, as the logged-in client downloads it."""
     response = client.get(reverse("assessment:report", args=[assessment.pk]))
-    reader = pypdf.PdfReader(io.BytesIO(response.content))
-    return "\n".join(page.extract_text() for page in reader.pages)
+    return pdf_text(response.content)
 
 
 @pytest.mark.real_pdf

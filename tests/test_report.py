@@ -1,25 +1,21 @@
 """The PDF report's content, its URL fetcher and its rendering."""
 
 import importlib
-import io
-import os
 import pkgutil
 import re
-import threading
 from decimal import Decimal
 from pathlib import Path
 
-import pypdf
 import pytest
 from django.conf import settings
 from django.utils.html import escape
 
 import assessment as assessment_package
-from assessment import pdf, report_content
+from assessment import pdf_engine, report_content
 from assessment.demo import demo_rounds_create
 from assessment.lifecycle import assessment_create
 from assessment.models import Capability, NextStep
-from assessment.pdf import StaticOnlyURLFetcher, URLRefused, weasyprint_pdf
+from assessment.pdf_engine import StaticOnlyURLFetcher, URLRefused, weasyprint_pdf
 from assessment.report_content import ReportOptions, report_context, report_html
 from assessment.reports import render_pdf, report_filename
 from assessment.scoring import assessment_results
@@ -32,6 +28,7 @@ from tests.factories import (
     create_hand_example,
     publish_snapshot,
 )
+from tests.pdf_reading import pdf_read, pdf_text
 
 HOSTILE = (
     '<img src="http://evil.example/pixel.png">'
@@ -42,11 +39,6 @@ HOSTILE = (
 @pytest.fixture
 def assessment(organisation, framework):
     return create_hand_example(organisation=organisation, framework=framework)
-
-
-def pdf_text(pdf: bytes) -> str:
-    reader = pypdf.PdfReader(io.BytesIO(pdf))
-    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 def test_the_html_shows_the_overall_level_and_domain_scores(assessment):
@@ -187,11 +179,10 @@ def test_the_pdf_text_holds_the_level_and_domain_scores(assessment):
     assert f"{results.overall:.1f} / 3" in text
     for domain in results.domains:
         assert domain.domain.name in text
-    reader = pypdf.PdfReader(io.BytesIO(pdf))
-    assert reader.metadata.author == "Acme Énergie"
-    assert "Q3 maturity" in reader.metadata.title
-    # Nested lists in the outline hold second-level bookmarks.
-    top_level = [item.title for item in reader.outline if not isinstance(item, list)]
+    read = pdf_read(pdf)
+    assert read.metadata["Author"] == "Acme Énergie"
+    assert "Q3 maturity" in read.metadata["Title"]
+    top_level = [title for level, title in read.outline if level == 0]
     assert top_level[:4] == [
         "Cover",
         "Executive summary",
@@ -200,17 +191,13 @@ def test_the_pdf_text_holds_the_level_and_domain_scores(assessment):
     ]
     assert "Priorities and roadmap" in top_level
     assert "Methodology" in top_level
-    assert round(float(reader.pages[0].mediabox.width)) == 595  # A4
+    assert read.sizes[0][0] == 595  # A4
 
 
 @pytest.mark.real_pdf
 def test_us_letter_is_offered(assessment):
     pdf = render_pdf(assessment, ReportOptions(paper="letter"))
-    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[1]
-    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (
-        612,
-        792,
-    )
+    assert pdf_read(pdf).sizes[1] == (612, 792)
 
 
 def test_an_assessment_without_answers_still_reports(organisation, framework):
@@ -319,17 +306,6 @@ def test_domain_bars_place_score_and_target_on_the_0_to_3_scale(assessment):
     assert "left: 100.0%" in html
 
 
-def test_renders_in_one_thread_share_a_font_configuration():
-    # A fresh configuration per render leaks memory in a long-lived worker.
-    first = pdf.font_configuration()
-    assert pdf.font_configuration() is first
-    other = []
-    thread = threading.Thread(target=lambda: other.append(pdf.font_configuration()))
-    thread.start()
-    thread.join()
-    assert other[0] is not first
-
-
 def test_capabilities_close_to_target_are_named_not_planned(organisation):
     rounds = demo_rounds_create(organisation=organisation, respondents=40, seed=7)
     assessment = rounds.current
@@ -369,27 +345,13 @@ def test_runs_of_blank_heatmap_cells_become_one_cell():
     assert [c.shade for c in cells] == [6, None, 8, None]
 
 
-def test_the_stylesheet_is_parsed_once_until_the_file_changes(tmp_path, settings):
-    (tmp_path / "report").mkdir()
-    css = tmp_path / "report" / "report.css"
-    css.write_text("p { color: red }")
-    settings.STATICFILES_DIRS = [tmp_path]
-    first = pdf.report_stylesheet()
-    assert pdf.report_stylesheet() is first
-    css.write_text("p { color: blue }")
-    # An edit within the file system's timestamp resolution: move it on.
-    stat = css.stat()
-    os.utime(css, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
-    assert pdf.report_stylesheet() is not first
-
-
 def test_indentation_before_block_tags_goes_and_spaces_between_words_stay():
     html = (
         "<section>\n  <p>Owner <strong>Finance</strong> <span>KPI</span>\n  </p>\n"
         '  <table>\n    <tr>\n      <td class="num">1.0</td>\n    </tr>\n  </table>'
         '\n<p class="comment">line one\n  line two</p>\n</section>'
     )
-    assert pdf.without_block_spacing(html) == (
+    assert pdf_engine.without_block_spacing(html) == (
         "<section><p>Owner <strong>Finance</strong> <span>KPI</span></p><table><tr>"
         '<td class="num">1.0</td></tr></table><p class="comment">line one\n  line two'
         "</p></section>"
@@ -397,14 +359,14 @@ def test_indentation_before_block_tags_goes_and_spaces_between_words_stay():
 
 
 def test_the_report_html_has_no_indentation_before_rows_or_cells(assessment):
-    html = pdf.without_block_spacing(report_html(assessment, ReportOptions()))
+    html = pdf_engine.without_block_spacing(report_html(assessment, ReportOptions()))
     assert "<tr>" in html and "<td" in html
     assert not re.search(r"\s<(?:tr|td|th|li|p|div)[\s>]", html)
 
 
 def test_a_render_leaves_the_html_parser_as_it_ships(assessment):
     tinyhtml5 = pytest.importorskip("tinyhtml5.inputstream")
-    # WeasyPrint lays out in a child process; what could replace this
+    # WeasyPrint lays out in a render process; what could replace this
     # process's parser state is importing the app or building the report.
     for module in pkgutil.walk_packages(assessment_package.__path__, "assessment."):
         if ".migrations." not in module.name:

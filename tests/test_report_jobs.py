@@ -130,7 +130,7 @@ def test_a_render_past_its_limit_is_stopped_and_offered_again(
     assert REFRESH not in page
 
     settings.REPORT_RENDER_SECONDS = 60
-    settings.REPORT_PDF_ENGINE = "assessment.pdf.weasyprint_pdf"
+    settings.REPORT_PDF_ENGINE = "assessment.pdf_engine.weasyprint_pdf"
     retry = reverse("assessment:report_retry", args=[assessment.pk])
     response = client.post(retry, {"paper": "a4"})
     assert response.status_code == 302

@@ -1,9 +1,7 @@
 """The PDF report's layout: keys stay whole, headings stay whole, pages fill."""
 
-import io
 import re
 
-import pypdf
 import pytest
 
 from assessment import report_content
@@ -11,6 +9,7 @@ from assessment.demo import demo_rounds_create
 from assessment.report_content import ReportOptions, report_html
 from assessment.reports import render_pdf
 from tests.factories import create_hand_example
+from tests.pdf_reading import pdf_read
 
 EVERY_PERSONA = [
     "FinOps Practitioner",
@@ -69,7 +68,7 @@ def test_headings_turn_only_when_a_word_would_not_fit_across(names, upright):
 def test_domains_follow_one_another_instead_of_half_empty_pages(organisation):
     rounds = demo_rounds_create(organisation=organisation, respondents=30, seed=5)
     pdf = render_pdf(rounds.current, ReportOptions())
-    pages = [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+    pages = pdf_read(pdf).pages
     domains = [
         "Understand Usage & Cost",
         "Quantify Business Value",
