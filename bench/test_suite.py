@@ -56,12 +56,14 @@ def baseline_venv(base: Path) -> None:
         (base / ".venv").symlink_to(ROOT / ".venv")
         return
     print("baseline: its own .venv (its pinned packages differ)", flush=True)
-    subprocess.run(  # noqa: S603 (the baseline's own Makefile)
+    made = subprocess.run(  # noqa: S603 (the baseline's own Makefile)
         ["make", "--no-print-directory", "venv"],  # noqa: S607
         cwd=base,
-        check=True,
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
     )
+    if made.returncode != 0:
+        sys.exit(f"baseline: make venv failed:\n{made.stdout}{made.stderr}")
 
 
 def test_functions(checkout: Path) -> set[str]:
