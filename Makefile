@@ -7,7 +7,11 @@ STAMP := $(VENV)/.installed
 # from the busy one's queue; `make test PYTEST_ARGS=` runs one.
 PYTEST_ARGS ?= -n 2 --dist worksteal
 # Tests run with DEBUG off, as in production; the key is for tests only.
-TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-secret ALLOWED_HOSTS=testserver,localhost,127.0.0.1
+# Bytecode caches stay on even where the machine turns them off
+# (PYTHONDONTWRITEBYTECODE): without them every test process and every
+# process a test starts compiles the project again, and pytest rewrites
+# each test module again (collecting the suite: 7 s instead of 2 s).
+TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-secret ALLOWED_HOSTS=testserver,localhost,127.0.0.1 PYTHONDONTWRITEBYTECODE=
 
 .PHONY: run test pytest lint check-system venv clean
 

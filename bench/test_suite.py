@@ -7,8 +7,9 @@ script checks it out in a temporary git worktree (sharing this checkout's
 .venv when both pin the same packages, with its own `make venv` when they
 differ), then times, alternately and N times (default 2), the baseline's suite
 run as it was run then (one process) and this checkout's as `make test` runs
-it (PYTEST_ARGS of the Makefile). The machine is shared and noisy, so the
-figure to read is the ratio within each round, and their median.
+it (PYTEST_ARGS of the Makefile), each side with its Makefile's TEST_ENV.
+The machine is shared and noisy, so the figure to read is the ratio within
+each round, and their median.
 
 By default both run the tests they have in common (test functions present
 in both, by file and name), which compares like with like; --whole runs each
@@ -30,13 +31,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 GIT = shutil.which("git") or "/usr/bin/git"
 REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
-# As the Makefile's TEST_ENV sets it.
-ENV = {
-    **os.environ,
-    "DEBUG": "false",
-    "SECRET_KEY": "test-only-not-secret",
-    "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-}
 BASELINE_ARGS = ["-p", "no:xdist", "-p", "no:randomly"]
 
 
@@ -44,6 +38,14 @@ def makefile_pytest_args() -> list[str]:
     text = (ROOT / "Makefile").read_text()
     found = re.search(r"^PYTEST_ARGS \?= (.*)$", text, re.MULTILINE)
     return shlex.split(found.group(1)) if found else []
+
+
+def makefile_test_env(checkout: Path) -> dict[str, str]:
+    """Return the environment the checkout's `make test` gives pytest."""
+    text = (checkout / "Makefile").read_text()
+    found = re.search(r"^TEST_ENV := (.*)$", text, re.MULTILINE)
+    pairs = shlex.split(found.group(1)) if found else []
+    return {**os.environ, **dict(pair.split("=", 1) for pair in pairs)}
 
 
 def pytest(checkout: Path) -> str:
@@ -71,7 +73,7 @@ def test_functions(checkout: Path) -> set[str]:
     listing = subprocess.run(  # noqa: S603 (the project's own pytest)
         [pytest(checkout), "--collect-only", "-q", "-p", "no:xdist"],
         cwd=checkout,
-        env=ENV,
+        env=makefile_test_env(checkout),
         capture_output=True,
         text=True,
         check=True,
@@ -89,7 +91,7 @@ def timed_run(checkout: Path, args: list[str]) -> tuple[float, str]:
     result = subprocess.run(  # noqa: S603 (the project's own pytest)
         [pytest(checkout), "-q", *args],
         cwd=checkout,
-        env=ENV,
+        env=makefile_test_env(checkout),
         capture_output=True,
         text=True,
     )
