@@ -8,16 +8,19 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
+from django.test import override_settings
 from django.utils.html import escape
 
 from assessment import advice
-from assessment.demo import demo_rounds_create
+from assessment.demo import DemoRounds, demo_rounds_create
 from assessment.disclosure import shown_results
 from assessment.models import (
     Assessment,
     Capability,
     Domain,
     NextStep,
+    Organisation,
     Persona,
     PlanAction,
 )
@@ -294,9 +297,34 @@ def test_three_decisions_are_asked():
 # --- The demo organisation ---------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def demo_rounds(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Build the demo's two rounds once for the module's tests (about a second).
+
+    They are built in a transaction rolled back after the module's last
+    test; each test runs in a savepoint inside it (pytest-django's `db`), so
+    what one test changes is undone before the next one.
+    """
+    media = tmp_path_factory.mktemp("demo-media")
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=str(media)):
+        built = transaction.atomic()
+        built.__enter__()
+        organisation = Organisation.objects.create(name="Acme (demo)", slug="demo")
+        rounds = demo_rounds_create(organisation=organisation, respondents=40, seed=7)
+    yield rounds.previous.pk, rounds.current.pk, media
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        built.__exit__(None, None, None)
+
+
 @pytest.fixture
-def demo(organisation):
-    return demo_rounds_create(organisation=organisation, respondents=40, seed=7)
+def demo(db, demo_rounds, settings) -> DemoRounds:
+    """This test's own copies of the demo rounds, their files where stored."""
+    previous, current, settings.MEDIA_ROOT = demo_rounds
+    return DemoRounds(
+        previous=Assessment.objects.get(pk=previous),
+        current=Assessment.objects.get(pk=current),
+    )
 
 
 def demo_advice(assessment):
