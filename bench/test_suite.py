@@ -1,6 +1,7 @@
 """Time the test suite against an earlier commit's, on the same machine.
 
-Usage: .venv/bin/python bench/test_suite.py BASELINE [--rounds N] [--whole]
+Usage: .venv/bin/python bench/test_suite.py BASELINE [--rounds N]
+       [--whole | --whole-only]
 
 BASELINE is a commit (for instance the one where the suite was slow). The
 script checks it out in a temporary git worktree (sharing this checkout's
@@ -13,7 +14,7 @@ each round, and their median.
 
 By default both run the tests they have in common (test functions present
 in both, by file and name), which compares like with like; --whole runs each
-side's whole suite as well.
+side's whole suite as well, --whole-only the whole suites alone.
 """
 
 import argparse
@@ -105,6 +106,7 @@ def main() -> None:
     parser.add_argument("baseline", help="the commit to compare with")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--whole", action="store_true", help="whole suites too")
+    parser.add_argument("--whole-only", action="store_true", help="whole suites only")
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -134,7 +136,9 @@ def compare(base: Path, options: argparse.Namespace) -> None:
     print(f"baseline {options.baseline}: {' '.join(BASELINE_ARGS)}")
     print(f"this checkout: {' '.join(current_args)}")
     print(f"{len(common)} test functions in common\n")
-    suites = [("common", [f"@{ids}"])] + ([("whole", [])] if options.whole else [])
+    suites = [] if options.whole_only else [("common", [f"@{ids}"])]
+    if options.whole or options.whole_only:
+        suites.append(("whole", []))
     for name, selection in suites:
         ratios = []
         for number in range(1, options.rounds + 1):
