@@ -272,6 +272,26 @@ def test_the_close_page_offers_to_keep_the_last_published_results(client, owner,
     assert text.index("final-include") < text.index("close-warning")
 
 
+def test_the_close_page_says_when_enough_people_submitted_but_a_group_did_not(
+    client, owner, assessment
+):
+    # Three submitted since (k=3), but Engineering changed by one person.
+    for persona in (FP, FP, EN):
+        create_answered_response(
+            assessment=assessment, persona=persona, answers={DI: 3, AL: 3}
+        )
+    client.force_login(owner)
+    page = client.get(reverse("assessment:close", args=[assessment.pk]))
+    text = " ".join(page.content.decode().split())
+    published = display.date(snapshots.latest_snapshot(assessment).created_at)
+    assert (
+        f"Since the results published on {published}, 3 responses were submitted, "
+        "but some figures changed by fewer than 3 people." in text
+    )
+    assert "fewer than 3 people submitted" not in text
+    assert 'value="keep" id="final-keep" checked' in text
+
+
 def test_closing_with_the_last_published_results_kept(client, owner, viewer, late):
     client.force_login(viewer)
     interim = viewer_json(client, late)
