@@ -44,9 +44,9 @@ capabilities are given by slug:
 - DK, NA (answer values) and DI, AL, FC, BU (capability slugs)
 
 PDF: every test gets a tiny valid PDF from `assessment.pdf.html_to_pdf`
-instead of WeasyPrint's render in a child process (the report's HTML is still
+instead of WeasyPrint's render in a render process (the report's HTML is still
 built). Mark a test `@pytest.mark.real_pdf` only when it reads the PDF's text
-or layout, or is about the render itself.
+or layout, or is about the render itself; read it with `tests/pdf_reading.py`.
 
 Parallel: `make test` runs `pytest -n 2` (pytest-xdist); each worker has its
 own test database, so never rely on ids or on another test's data.
