@@ -40,7 +40,6 @@ from decimal import Decimal
 from functools import cached_property
 
 from . import display
-from .display import names
 from .models import (
     Assessment,
     Capability,
@@ -95,7 +94,7 @@ def some(items: Iterable[str], limit: int = 3) -> str:
     """Name the first few: "A, B, C and 4 others"."""
     items = list(items)
     if len(items) <= limit:
-        return names(items)
+        return display.names(items)
     rest = len(items) - limit
     return ", ".join(items[:limit]) + f" and {rest} other{'s' if rest > 1 else ''}"
 
@@ -303,7 +302,7 @@ def _reason(
     if thin:
         return f"thin evidence, ranked after better-known gaps; {size}"
     if prerequisites:
-        return f"after {names(prerequisites)}; {size}"
+        return f"after {display.names(prerequisites)}; {size}"
     return size
 
 
@@ -328,7 +327,7 @@ class PlanItem:
 
     @property
     def capability_names(self) -> str:
-        return names(c.name for c in self.capabilities)
+        return display.names(c.name for c in self.capabilities)
 
 
 def reached_level(result: CapabilityResult) -> int:
@@ -506,7 +505,7 @@ def decisions(
         asked.append(
             f"Approve the 90-day plan ({_count(len(plan), 'action')}) and give "
             "each a named owner and the time it needs; it asks for work from "
-            f"{names(owners)}."
+            f"{display.names(owners)}."
         )
     if disagreements:
         top = disagreements[0]
@@ -525,7 +524,7 @@ def decisions(
         )
     if thin:
         asked.append(
-            f"Decide whether {names(c.capability.name for c, _ in thin[:2])} "
+            f"Decide whether {display.names(c.capability.name for c, _ in thin[:2])} "
             "should be assessed again with the people who know them before any "
             "investment."
         )

@@ -219,8 +219,6 @@ def invitations_send(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "Everyone on the list has been sent an invitation.")
         return redirect("assessment:invitations", pk=assessment.pk)
     people = ngettext("%s person", "%s people", unsent) % display.count(unsent)
-    # One commit for the send, its jobs and the audit line: the click returns
-    # at once whatever the number of invitees.
     if when is None:
         action, detail = "invitations.sent", f"Sending to {people}."
         message = f"Sending invitations to {people}."

@@ -35,17 +35,16 @@ REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
 BASELINE_ARGS = ["-p", "no:xdist", "-p", "no:randomly"]
 
 
-def makefile_pytest_args() -> list[str]:
-    text = (ROOT / "Makefile").read_text()
-    found = re.search(r"^PYTEST_ARGS \?= (.*)$", text, re.MULTILINE)
+def makefile_words(checkout: Path, assignment: str) -> list[str]:
+    """Return the words a Makefile line such as `PYTEST_ARGS ?=` assigns."""
+    text = (checkout / "Makefile").read_text()
+    found = re.search(rf"^{re.escape(assignment)} (.*)$", text, re.MULTILINE)
     return shlex.split(found.group(1)) if found else []
 
 
 def makefile_test_env(checkout: Path) -> dict[str, str]:
     """Return the environment the checkout's `make test` gives pytest."""
-    text = (checkout / "Makefile").read_text()
-    found = re.search(r"^TEST_ENV := (.*)$", text, re.MULTILINE)
-    pairs = shlex.split(found.group(1)) if found else []
+    pairs = makefile_words(checkout, "TEST_ENV :=")
     return {**os.environ, **dict(pair.split("=", 1) for pair in pairs)}
 
 
@@ -132,7 +131,7 @@ def compare(base: Path, options: argparse.Namespace) -> None:
     common = sorted(test_functions(base) & test_functions(ROOT))
     ids = base.parent / "common.txt"
     ids.write_text("\n".join(common) + "\n")
-    current_args = makefile_pytest_args()
+    current_args = makefile_words(ROOT, "PYTEST_ARGS ?=")
     print(f"baseline {options.baseline}: {' '.join(BASELINE_ARGS)}")
     print(f"this checkout: {' '.join(current_args)}")
     print(f"{len(common)} test functions in common\n")

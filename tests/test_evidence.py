@@ -458,10 +458,10 @@ def test_new_cost_data_changes_the_report_version(
 
 @pytest.mark.real_pdf
 def test_the_pdf_text_holds_the_evidence(processed, rated):
-    from assessment.pdf import html_to_pdf
-    from assessment.report_content import ReportOptions, report_html
+    from assessment.report_content import ReportOptions
+    from assessment.reports import render_pdf
 
-    text = pdf_text(html_to_pdf(report_html(rated, ReportOptions())))
+    text = pdf_text(render_pdf(rated, ReportOptions()))
     assert "Evidence from cost data" in text
     assert "Commitment utilisation" in text
 
