@@ -236,7 +236,7 @@ LOGIN_REDIRECT_URL = "assessment:home"
 LOGOUT_REDIRECT_URL = "login"
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -246,9 +246,13 @@ STORAGES = {
         else "whitenoise.storage.CompressedStaticFilesStorage"
     },
 }
-# Serve straight from the app folders too, so `runserver` without DEBUG and the
-# tests need no collectstatic step.
-WHITENOISE_USE_FINDERS = True
+# Once `collectstatic` has run, serve only what it wrote: with the app folders
+# served too, their plain files would take the place of the compressed copies
+# it made. Before (development, the tests), look each file up in the app
+# folders when it is asked for, so nothing needs collecting and no start-up
+# reads every file.
+_static_collected = STATIC_ROOT.is_dir()
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or not _static_collected
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

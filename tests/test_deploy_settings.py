@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from config.startup import weak_secret_key_reason
 
@@ -87,3 +88,20 @@ def test_behind_a_proxy_links_are_built_with_https():
     assert result.stdout.strip() == "https://finops.example.com/s/x/", result.stderr
     result = _run("-c", code, BEHIND_PROXY="false")
     assert result.stdout.strip() == "http://finops.example.com/s/x/", result.stderr
+
+
+def test_once_collected_a_server_sends_the_compressed_copies(tmp_path, settings):
+    # Our own files are enough, and much quicker to compress than the admin's.
+    settings.STATIC_ROOT = tmp_path
+    call_command(
+        "collectstatic", "--noinput", "-i", "admin", "-i", "vendor", verbosity=0
+    )
+    assert (tmp_path / "css" / "app.css.gz").is_file()
+    code = (
+        "import config.wsgi; from django.test import Client; "
+        "r = Client().get('/static/css/app.css', secure=True, "
+        "HTTP_HOST='finops.example.com', HTTP_ACCEPT_ENCODING='gzip'); "
+        "print(r.status_code, r.get('Content-Encoding'))"
+    )
+    result = _run("-c", code, STATIC_ROOT=str(tmp_path))
+    assert result.stdout.split() == ["200", "gzip"], result.stderr
