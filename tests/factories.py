@@ -42,6 +42,8 @@ capabilities are given by slug:
 - survey_url(name="survey_landing", token=), survey_page_url(token=,
   domain=), routing_form_data(assessment=) for the routing form's POST
 - DK, NA (answer values) and DI, AL, FC, BU (capability slugs)
+- kept_for_module(django_db_blocker, media, build): rows a module's tests
+  share, built once (`yield from` it in a module-scoped fixture)
 
 PDF: every test gets a tiny valid PDF from `assessment.pdf.html_to_pdf`
 instead of WeasyPrint's render in a render process (the report's HTML is still
@@ -53,8 +55,14 @@ own test database, so never rely on ids or on another test's data.
 """
 
 import itertools
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -341,3 +349,33 @@ def create_hand_example(
     if published:
         publish_snapshot(assessment=assessment)
     return assessment
+
+
+T = TypeVar("T")
+
+
+def kept_for_module(
+    django_db_blocker, media: Path, build: Callable[[], T]
+) -> Iterator[T]:
+    """Build rows a module's tests share; for `yield from` in a module fixture.
+
+    `build` runs in a transaction that stays open until the fixture ends,
+    then is rolled back. Each test runs in a savepoint inside it
+    (pytest-django's `db`), so what one test changes is undone before the
+    next. Stored files go to `media`: tests set `settings.MEDIA_ROOT` to it.
+    """
+    with django_db_blocker.unblock():
+        kept = transaction.atomic()
+        kept.__enter__()
+        try:
+            with override_settings(MEDIA_ROOT=str(media)):
+                built = build()
+        except BaseException:
+            kept.__exit__(*sys.exc_info())
+            raise
+    try:
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            kept.__exit__(None, None, None)

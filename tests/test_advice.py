@@ -8,8 +8,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
-from django.test import override_settings
 from django.utils.html import escape
 
 from assessment import advice
@@ -26,6 +24,7 @@ from assessment.models import (
 )
 from assessment.report_content import ReportOptions, report_context, report_html
 from assessment.scoring import combine
+from tests.factories import kept_for_module
 
 K = 3
 DOMAIN = Domain(pk=1, name="Understand", slug="understand", position=1)
@@ -299,22 +298,15 @@ def test_three_decisions_are_asked():
 
 @pytest.fixture(scope="module")
 def demo_rounds(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Build the demo's two rounds once for the module's tests (about a second).
+    """Build the demo's two rounds once for the module's tests (about a second)."""
 
-    They are built in a transaction rolled back after the module's last
-    test; each test runs in a savepoint inside it (pytest-django's `db`), so
-    what one test changes is undone before the next one.
-    """
-    media = tmp_path_factory.mktemp("demo-media")
-    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=str(media)):
-        built = transaction.atomic()
-        built.__enter__()
+    def build():
         organisation = Organisation.objects.create(name="Acme (demo)", slug="demo")
         rounds = demo_rounds_create(organisation=organisation, respondents=40, seed=7)
-    yield rounds.previous.pk, rounds.current.pk, media
-    with django_db_blocker.unblock():
-        transaction.set_rollback(True)
-        built.__exit__(None, None, None)
+        return rounds.previous.pk, rounds.current.pk, media
+
+    media = tmp_path_factory.mktemp("demo-media")
+    yield from kept_for_module(django_db_blocker, media, build)
 
 
 @pytest.fixture

@@ -9,11 +9,35 @@ from assessment.demo import CURRENT_TITLE, DEMO_SLUG
 from assessment.disclosure import shown_results
 from assessment.models import Answer, Assessment, Membership, Response
 from assessment.scoring import assessment_results
+from tests.factories import kept_for_module
 
 
 def _seed(respondents=40, seed=7):
     call_command("seed_demo", respondents=respondents, seed=seed, stdout=io.StringIO())
+    return _current()
+
+
+def _current():
     return Assessment.objects.get(organisation__slug=DEMO_SLUG, title=CURRENT_TITLE)
+
+
+@pytest.fixture(scope="module")
+def seeded_once(django_db_setup, django_db_blocker, tmp_path_factory):
+    """`seed_demo` with its defaults, run once for the tests that only read it."""
+
+    def build():
+        _seed()
+        return media
+
+    media = tmp_path_factory.mktemp("demo-media")
+    yield from kept_for_module(django_db_blocker, media, build)
+
+
+@pytest.fixture
+def seeded(db, seeded_once, settings) -> Assessment:
+    """The demo's current round, as `seed_demo` with its defaults leaves it."""
+    settings.MEDIA_ROOT = str(seeded_once)
+    return _current()
 
 
 def _answers(assessment):
@@ -24,9 +48,8 @@ def _answers(assessment):
     )
 
 
-@pytest.mark.django_db
-def test_it_creates_owner_viewer_and_two_linked_rounds(framework):
-    current = _seed(respondents=25)
+def test_it_creates_owner_viewer_and_two_linked_rounds(seeded):
+    current = seeded
     roles = set(
         Membership.objects.filter(organisation=current.organisation).values_list(
             "user__username", "role"
@@ -36,7 +59,7 @@ def test_it_creates_owner_viewer_and_two_linked_rounds(framework):
     assert current.status == Assessment.Status.OPEN
     assert current.previous.status == Assessment.Status.CLOSED
     submitted = current.responses.filter(status=Response.Status.SUBMITTED)
-    assert submitted.count() == 25
+    assert submitted.count() == 40
     assert current.responses.filter(status=Response.Status.DRAFT).exists()
 
 
@@ -49,9 +72,8 @@ def test_the_same_seed_gives_the_same_answers_and_refreshing_replaces(framework)
     assert _answers(_seed(seed=4)) != first
 
 
-@pytest.mark.django_db
-def test_demo_answers_are_varied_and_realistic(framework):
-    current = _seed(respondents=40)
+def test_demo_answers_are_varied_and_realistic(seeded):
+    current = seeded
     values = set(
         Answer.objects.filter(response__assessment=current).values_list(
             "value", flat=True
@@ -70,9 +92,8 @@ def test_demo_answers_are_varied_and_realistic(framework):
     assert results.overall > assessment_results(current.previous).overall
 
 
-@pytest.mark.django_db
-def test_the_demo_viewer_sees_published_results_showing_the_rules(framework):
-    current = _seed(respondents=40)
+def test_the_demo_viewer_sees_published_results_showing_the_rules(seeded):
+    current = seeded
     shown = shown_results(current, owner=False)
     assert shown.snapshot is not None and shown.results.overall is not None
     assert shown_results(current.previous, owner=False).snapshot.reason == "closed"
@@ -104,13 +125,11 @@ def test_it_refuses_a_non_positive_number_of_respondents(framework):
         call_command("seed_demo", "--respondents", "0")
 
 
-@pytest.mark.django_db
-def test_the_demo_shows_evidence_from_cost_data(framework, settings, tmp_path):
+def test_the_demo_shows_evidence_from_cost_data(seeded):
     from assessment.evidence import current_evidence, kpi_trends, mismatches
     from assessment.models import EvidenceFile
 
-    settings.MEDIA_ROOT = str(tmp_path)
-    current = _seed()
+    current = seeded
     evidence = current_evidence(current)
     assert evidence is not None and evidence.currency == "USD"
     assert set(evidence.other_currencies) == {"EUR"}
