@@ -8,7 +8,8 @@ script checks it out in a temporary git worktree (sharing this checkout's
 .venv when both pin the same packages, with its own `make venv` when they
 differ), then times, alternately and N times (default 2), the baseline's suite
 run as it was run then (one process) and this checkout's as `make test` runs
-it (PYTEST_ARGS of the Makefile), each side with its Makefile's TEST_ENV.
+it (PYTEST_ARGS of the Makefile), each side with its Makefile's TEST_ENV; the
+baseline goes first in odd rounds, this checkout in even ones.
 The machine is shared and noisy, so the figure to read is the ratio within
 each round, and their median.
 
@@ -141,8 +142,14 @@ def compare(base: Path, options: argparse.Namespace) -> None:
     for name, selection in suites:
         ratios = []
         for number in range(1, options.rounds + 1):
-            before, before_summary = timed_run(base, BASELINE_ARGS + selection)
-            after, after_summary = timed_run(ROOT, current_args + selection)
+            # Each side goes first in every other round, so that neither
+            # always runs on a machine the other has just warmed or tired.
+            if number % 2:
+                before, before_summary = timed_run(base, BASELINE_ARGS + selection)
+                after, after_summary = timed_run(ROOT, current_args + selection)
+            else:
+                after, after_summary = timed_run(ROOT, current_args + selection)
+                before, before_summary = timed_run(base, BASELINE_ARGS + selection)
             for summary in (before_summary, after_summary):
                 if " passed" not in summary or re.search(r"failed|error", summary):
                     sys.exit(f"{name} round {number}: a run did not pass: {summary}")
