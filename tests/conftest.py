@@ -36,6 +36,12 @@ def pytest_collection_finish(session):
     gc.freeze()
 
 
+def pytest_unconfigure(config):
+    # Frozen objects are never freed; libraries that check for leaks when
+    # the process ends (DuckDB's bindings) would report them all.
+    gc.unfreeze()
+
+
 _TEST_DATABASE_READY = pytest.StashKey[bool]()
 
 
