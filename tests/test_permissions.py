@@ -18,8 +18,11 @@ from django.urls import reverse
 from assessment.invitations import open_link_create
 from assessment.models import (
     Assessment,
+    FrameworkVersion,
     Invitation,
+    Membership,
     OpenLink,
+    Organisation,
     ResultsSnapshot,
     ScopedCapability,
 )
@@ -27,7 +30,9 @@ from tests.factories import (
     AL,
     DI,
     create_invitation,
+    create_member,
     create_scoped_assessment,
+    kept_for_module,
     publish_snapshot,
     set_assessment_status,
 )
@@ -132,24 +137,71 @@ IDS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def built(django_db_setup, django_db_blocker, tmp_path_factory) -> dict:
+    """The people and the world of every test here, built once for the module."""
+
+    def build() -> dict:
+        framework = FrameworkVersion.objects.get(slug="2026")
+        organisation = Organisation.objects.create(name="Acme", slug="acme")
+        other = Organisation.objects.create(name="Globex", slug="globex")
+        owner, viewer = Membership.Role.OWNER, Membership.Role.VIEWER
+        people = {
+            "owner": create_member(
+                organisation=organisation, username="olivia", role=owner
+            ),
+            "viewer": create_member(
+                organisation=organisation, username="victor", role=viewer
+            ),
+            "outsider": create_member(organisation=other, username="oscar", role=owner),
+        }
+        # Two capabilities are enough for every page and cheaper to show.
+        assessment = create_scoped_assessment(
+            organisation=organisation,
+            framework=framework,
+            capability_slugs=[DI, AL],
+            targets={DI: 2, AL: 3},
+        )
+        set_assessment_status(assessment=assessment, status=Assessment.Status.OPEN)
+        invitation, _ = create_invitation(
+            assessment=assessment, email="ana@x.io", persona="finance"
+        )
+        link, _ = open_link_create(assessment=assessment, persona=invitation.persona)
+        publish_snapshot(assessment=assessment)
+        found = {"assessment": assessment, "invitation": invitation, "open_link": link}
+        return {name: (type(obj), obj.pk) for name, obj in {**people, **found}.items()}
+
+    media = tmp_path_factory.mktemp("permissions-media")
+    yield from kept_for_module(django_db_blocker, media, build)
+
+
+def _fresh(built: dict, name: str):
+    model, pk = built[name]
+    return model.objects.get(pk=pk)
+
+
 @pytest.fixture
-def world(organisation, framework) -> dict:
-    """An open assessment of `organisation` with an invitee, an open link and
-    published results."""
-    # Two capabilities are enough for every page and cheaper to build and show.
-    assessment = create_scoped_assessment(
-        organisation=organisation,
-        framework=framework,
-        capability_slugs=[DI, AL],
-        targets={DI: 2, AL: 3},
-    )
-    set_assessment_status(assessment=assessment, status=Assessment.Status.OPEN)
-    invitation, _ = create_invitation(
-        assessment=assessment, email="ana@x.io", persona="finance"
-    )
-    link, _ = open_link_create(assessment=assessment, persona=invitation.persona)
-    publish_snapshot(assessment=assessment)
-    return {"assessment": assessment, "invitation": invitation, "open_link": link}
+def owner(db, built):
+    return _fresh(built, "owner")
+
+
+@pytest.fixture
+def viewer(db, built):
+    return _fresh(built, "viewer")
+
+
+@pytest.fixture
+def outsider(db, built):
+    return _fresh(built, "outsider")
+
+
+@pytest.fixture
+def world(db, built) -> dict:
+    """An open assessment of Acme with an invitee, an open link and published
+    results; what a test changes is undone before the next one."""
+    return {
+        name: _fresh(built, name) for name in ("assessment", "invitation", "open_link")
+    }
 
 
 def _request(client, row: Row, world: dict):
