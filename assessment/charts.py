@@ -148,7 +148,10 @@ def _ring(values) -> list[float]:
 
 
 def _domain_pairs(domains: list[DomainResult]) -> Figure:
-    fig = _figure(5.6, 1.2 + 0.6 * max(len(domains), 1))
+    # Names are wrapped to 24 characters: two inches hold the longest line.
+    # The legend sits above the bars, where it covers none of them.
+    height = 1.2 + 0.6 * max(len(domains), 1)
+    fig = _fixed_figure(5.6, height, left=2.0, right=0.3, bottom=0.35, top=0.35)
     ax = fig.add_subplot()
     names = [_wrap(d.domain.name, 24) for d in domains]
     y = range(len(domains))
@@ -159,7 +162,9 @@ def _domain_pairs(domains: list[DomainResult]) -> Figure:
     _level_axis(ax)
     ax.set_yticks(list(y), names)
     ax.invert_yaxis()
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.legend(
+        fontsize=8, frameon=False, loc="lower right", bbox_to_anchor=(1, 1), ncols=2
+    )
     return fig
 
 
