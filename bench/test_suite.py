@@ -144,12 +144,15 @@ def compare(base: Path, options: argparse.Namespace) -> None:
         for number in range(1, options.rounds + 1):
             # Each side goes first in every other round, so that neither
             # always runs on a machine the other has just warmed or tired.
-            if number % 2:
-                before, before_summary = timed_run(base, BASELINE_ARGS + selection)
-                after, after_summary = timed_run(ROOT, current_args + selection)
-            else:
-                after, after_summary = timed_run(ROOT, current_args + selection)
-                before, before_summary = timed_run(base, BASELINE_ARGS + selection)
+            sides = [("before", base, BASELINE_ARGS), ("after", ROOT, current_args)]
+            if number % 2 == 0:
+                sides.reverse()
+            timed = {
+                side: timed_run(checkout, args + selection)
+                for side, checkout, args in sides
+            }
+            before, before_summary = timed["before"]
+            after, after_summary = timed["after"]
             for summary in (before_summary, after_summary):
                 if " passed" not in summary or re.search(r"failed|error", summary):
                     sys.exit(f"{name} round {number}: a run did not pass: {summary}")

@@ -251,8 +251,7 @@ STORAGES = {
 # it made. Before (development, the tests), look each file up in the app
 # folders when it is asked for, so nothing needs collecting and no start-up
 # reads every file.
-_static_collected = STATIC_ROOT.is_dir()
-WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or not _static_collected
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT.is_dir()
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

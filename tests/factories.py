@@ -42,8 +42,8 @@ capabilities are given by slug:
 - survey_url(name="survey_landing", token=), survey_page_url(token=,
   domain=), routing_form_data(assessment=) for the routing form's POST
 - DK, NA (answer values) and DI, AL, FC, BU (capability slugs)
-- kept_for_module(django_db_blocker, media, build): rows a module's tests
-  share, built once (`yield from` it in a module-scoped fixture)
+- kept_for_module(django_db_blocker, build, media=None): rows a module's
+  tests share, built once (`yield from` it in a module-scoped fixture)
 
 PDF: every test gets a tiny valid PDF from `assessment.pdf.html_to_pdf`
 instead of WeasyPrint's render in a render process (the report's HTML is still
@@ -55,8 +55,8 @@ own test database, so never rely on ids or on another test's data.
 """
 
 import itertools
-import sys
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TypeVar
 
@@ -355,25 +355,23 @@ T = TypeVar("T")
 
 
 def kept_for_module(
-    django_db_blocker, media: Path, build: Callable[[], T]
+    django_db_blocker, build: Callable[[], T], media: Path | None = None
 ) -> Iterator[T]:
     """Build rows a module's tests share; for `yield from` in a module fixture.
 
     `build` runs in a transaction that stays open until the fixture ends,
     then is rolled back. Each test runs in a savepoint inside it
     (pytest-django's `db`), so what one test changes is undone before the
-    next. Stored files go to `media`: tests set `settings.MEDIA_ROOT` to it.
+    next. Files `build` stores go to `media`: tests set `settings.MEDIA_ROOT`
+    to it to find them.
     """
+    kept = transaction.atomic()
+    stored = override_settings(MEDIA_ROOT=str(media)) if media else nullcontext()
     with django_db_blocker.unblock():
-        kept = transaction.atomic()
         kept.__enter__()
-        try:
-            with override_settings(MEDIA_ROOT=str(media)):
-                built = build()
-        except BaseException:
-            kept.__exit__(*sys.exc_info())
-            raise
     try:
+        with django_db_blocker.unblock(), stored:
+            built = build()
         yield built
     finally:
         with django_db_blocker.unblock():

@@ -300,13 +300,14 @@ def test_three_decisions_are_asked():
 def demo_rounds(django_db_setup, django_db_blocker, tmp_path_factory):
     """Build the demo's two rounds once for the module's tests (about a second)."""
 
+    media = tmp_path_factory.mktemp("demo-media")
+
     def build():
         organisation = Organisation.objects.create(name="Acme (demo)", slug="demo")
         rounds = demo_rounds_create(organisation=organisation, respondents=40, seed=7)
         return rounds.previous.pk, rounds.current.pk, media
 
-    media = tmp_path_factory.mktemp("demo-media")
-    yield from kept_for_module(django_db_blocker, media, build)
+    yield from kept_for_module(django_db_blocker, build, media)
 
 
 @pytest.fixture

@@ -138,7 +138,7 @@ IDS = [
 
 
 @pytest.fixture(scope="module")
-def built(django_db_setup, django_db_blocker, tmp_path_factory) -> dict:
+def built(django_db_setup, django_db_blocker) -> dict:
     """The people and the world of every test here, built once for the module."""
 
     def build() -> dict:
@@ -171,8 +171,7 @@ def built(django_db_setup, django_db_blocker, tmp_path_factory) -> dict:
         found = {"assessment": assessment, "invitation": invitation, "open_link": link}
         return {name: (type(obj), obj.pk) for name, obj in {**people, **found}.items()}
 
-    media = tmp_path_factory.mktemp("permissions-media")
-    yield from kept_for_module(django_db_blocker, media, build)
+    yield from kept_for_module(django_db_blocker, build)
 
 
 def _fresh(built: dict, name: str):

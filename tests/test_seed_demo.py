@@ -25,12 +25,13 @@ def _current():
 def seeded_once(django_db_setup, django_db_blocker, tmp_path_factory):
     """`seed_demo` with its defaults, run once for the tests that only read it."""
 
+    media = tmp_path_factory.mktemp("demo-media")
+
     def build():
         _seed()
         return media
 
-    media = tmp_path_factory.mktemp("demo-media")
-    yield from kept_for_module(django_db_blocker, media, build)
+    yield from kept_for_module(django_db_blocker, build, media)
 
 
 @pytest.fixture
